@@ -1,0 +1,11 @@
+//! Shared plumbing for every service: reading configuration from environment variables
+//! ([`env`]), logging and tracing setup ([`telemetry`]), trace-context propagation over
+//! gRPC ([`propagation`]) and the process-wide shutdown signal ([`shutdown`]).
+//!
+//! No business logic lives here.
+
+pub mod env;
+pub mod propagation;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,35 @@
+//! Compiles `protos/*.proto` with a vendored `protoc`, so a fresh machine needs no
+//! system protobuf compiler.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY: build scripts are single-threaded; nothing else reads the environment concurrently.
+    unsafe { std::env::set_var("PROTOC", protoc) };
+    let protos = [
+        "protos/common.proto",
+        "protos/deployer.proto",
+        "protos/task_runner.proto",
+        "protos/monitor.proto",
+    ];
+    // The HTTP API answers these messages as JSON with the same field names, so they
+    // derive Serialize here instead of being copied field by field in the gateway.
+    let serialized = [
+        ".tars.deployer.TreeNode",
+        ".tars.deployer.ServerConf",
+        ".tars.deployer.ServerNotify",
+        ".tars.deployer.ServerNotifyPage",
+        ".tars.deployer.TarsNodeResult",
+        ".tars.deployer.DeployServerReply",
+        ".tars.deployer.AdapterConf",
+        ".tars.deployer.ProfileTemplate",
+    ];
+    let mut config = tonic_prost_build::configure();
+    for message in serialized {
+        config = config.type_attribute(message, "#[derive(serde::Serialize)]");
+    }
+    config.compile_protos(&protos, &["protos"])?;
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    Ok(())
+}

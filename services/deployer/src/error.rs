@@ -1,0 +1,71 @@
+//! Deployer failures, each mapped to one [`ServiceErrorCode`] so the gateway answers the
+//! right HTTP status. Messages reach the operator verbatim: say what was wrong and what
+//! to do.
+
+use tars_proto::ServiceErrorCode;
+use tars_store::StoreError;
+
+/// What a deployer operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployerError {
+    /// A parameter is missing or has an unusable value.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The addressed entity does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database (or a node) cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or schema mismatch; details are logged.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Result of every deployer operation.
+pub type DeployerResult<T> = Result<T, DeployerError>;
+
+impl DeployerError {
+    /// Shorthand for a bad parameter: `name` is the API parameter, `reason` what is wrong.
+    pub fn bad_param(name: &str, reason: impl std::fmt::Display) -> DeployerError {
+        DeployerError::InvalidArgument(format!("parameter `{name}` {reason}"))
+    }
+
+    /// The error-code class of this failure.
+    pub fn code(&self) -> ServiceErrorCode {
+        match self {
+            DeployerError::InvalidArgument(_) => ServiceErrorCode::BadRequest,
+            DeployerError::NotFound(_) => ServiceErrorCode::NotFound,
+            DeployerError::Conflict(_) => ServiceErrorCode::Conflict,
+            DeployerError::Unavailable(_) => ServiceErrorCode::Unavailable,
+            DeployerError::Internal(_) => ServiceErrorCode::Internal,
+        }
+    }
+}
+
+impl From<StoreError> for DeployerError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(msg) => {
+                DeployerError::Unavailable(format!("{msg}; check that the database is running"))
+            }
+            StoreError::AlreadyExists(msg) => DeployerError::Conflict(msg),
+            StoreError::Db(msg) | StoreError::Migration(msg) => DeployerError::Internal(msg),
+        }
+    }
+}
+
+impl From<DeployerError> for tonic::Status {
+    fn from(err: DeployerError) -> Self {
+        if let DeployerError::Internal(detail) = &err {
+            tracing::error!(error = %detail, "internal deployer error");
+            return err
+                .code()
+                .status("internal error in the deployer; see its log");
+        }
+        err.code().status(err.to_string())
+    }
+}

@@ -1,0 +1,313 @@
+//! The gRPC face of the deployer: proto in, [`ops`](crate::ops) call, proto out. No rules
+//! live here; each method is one line of plumbing plus its trace span.
+
+use tars_proto::common::{Empty, ReadyReply};
+use tars_proto::deployer as pb;
+use tars_proto::deployer::deployer_server::Deployer;
+use tars_store::Store;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::error::DeployerError;
+use crate::ops;
+
+/// The deployer service over one store.
+#[derive(Debug, Clone)]
+pub struct DeployerService {
+    store: Store,
+}
+
+impl DeployerService {
+    /// Serves the given store.
+    pub fn new(store: Store) -> DeployerService {
+        DeployerService { store }
+    }
+}
+
+/// Runs one operation inside a span that continues the caller's trace, and turns its
+/// error into a gRPC status.
+async fn traced<T, Req, F, Fut>(
+    name: &'static str,
+    request: Request<Req>,
+    op: F,
+) -> Result<Response<T>, Status>
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<T, DeployerError>>,
+{
+    let span = tracing::info_span!("deployer", rpc = name);
+    tars_common::propagation::adopt_remote_parent(&span, request.metadata());
+    let message = request.into_inner();
+    match op(message).instrument(span.clone()).await {
+        Ok(reply) => Ok(Response::new(reply)),
+        Err(err) => {
+            span.in_scope(|| tracing::debug!(error = %err, "request failed"));
+            Err(err.into())
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Deployer for DeployerService {
+    async fn ready(&self, request: Request<Empty>) -> Result<Response<ReadyReply>, Status> {
+        traced("Ready", request, |_| async {
+            Ok(match self.store.ping().await {
+                Ok(()) => ReadyReply {
+                    ready: true,
+                    detail: String::new(),
+                },
+                Err(err) => ReadyReply {
+                    ready: false,
+                    detail: err.to_string(),
+                },
+            })
+        })
+        .await
+    }
+
+    async fn tree(&self, request: Request<Empty>) -> Result<Response<pb::TreeReply>, Status> {
+        traced("Tree", request, |_| async {
+            Ok(pb::TreeReply {
+                nodes: ops::tree::tree(&self.store).await?,
+            })
+        })
+        .await
+    }
+
+    async fn server(
+        &self,
+        request: Request<pb::ServerId>,
+    ) -> Result<Response<pb::ServerConf>, Status> {
+        traced("Server", request, |r| {
+            ops::servers::server(&self.store, r.id)
+        })
+        .await
+    }
+
+    async fn server_list(
+        &self,
+        request: Request<pb::ServerListRequest>,
+    ) -> Result<Response<pb::ServerConfList>, Status> {
+        traced("ServerList", request, |r| async move {
+            Ok(pb::ServerConfList {
+                servers: ops::servers::server_list(&self.store, &r.tree_node_id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn inactive_server_list(
+        &self,
+        request: Request<pb::InactiveServerListRequest>,
+    ) -> Result<Response<pb::ServerConfList>, Status> {
+        traced("InactiveServerList", request, |r| async move {
+            Ok(pb::ServerConfList {
+                servers: ops::servers::inactive_server_list(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn server_notify_list(
+        &self,
+        request: Request<pb::ServerNotifyListRequest>,
+    ) -> Result<Response<pb::ServerNotifyPage>, Status> {
+        traced("ServerNotifyList", request, |r| {
+            ops::notify::server_notify_list(&self.store, r)
+        })
+        .await
+    }
+
+    async fn update_server(
+        &self,
+        request: Request<pb::UpdateServerRequest>,
+    ) -> Result<Response<pb::ServerConf>, Status> {
+        traced("UpdateServer", request, |r| {
+            ops::servers::update_server(&self.store, r)
+        })
+        .await
+    }
+
+    async fn deploy_server(
+        &self,
+        request: Request<pb::DeployServerRequest>,
+    ) -> Result<Response<pb::DeployServerReply>, Status> {
+        traced("DeployServer", request, |r| {
+            ops::deploy::deploy_server(&self.store, r)
+        })
+        .await
+    }
+
+    async fn add_adapter_conf(
+        &self,
+        request: Request<pb::AdapterConfInput>,
+    ) -> Result<Response<pb::AdapterConf>, Status> {
+        traced("AddAdapterConf", request, |r| {
+            ops::adapters::add_adapter_conf(&self.store, r)
+        })
+        .await
+    }
+
+    async fn delete_adapter_conf(
+        &self,
+        request: Request<pb::AdapterId>,
+    ) -> Result<Response<pb::AdapterId>, Status> {
+        traced("DeleteAdapterConf", request, |r| async move {
+            Ok(pb::AdapterId {
+                id: ops::adapters::delete_adapter_conf(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn update_adapter_conf(
+        &self,
+        request: Request<pb::AdapterConfInput>,
+    ) -> Result<Response<pb::AdapterConf>, Status> {
+        traced("UpdateAdapterConf", request, |r| {
+            ops::adapters::update_adapter_conf(&self.store, r)
+        })
+        .await
+    }
+
+    async fn adapter_conf_by_id(
+        &self,
+        request: Request<pb::AdapterId>,
+    ) -> Result<Response<pb::AdapterConf>, Status> {
+        traced("AdapterConfById", request, |r| {
+            ops::adapters::adapter_conf(&self.store, r.id)
+        })
+        .await
+    }
+
+    async fn adapter_conf_list(
+        &self,
+        request: Request<pb::ServerId>,
+    ) -> Result<Response<pb::AdapterConfs>, Status> {
+        traced("AdapterConfList", request, |r| async move {
+            Ok(pb::AdapterConfs {
+                adapters: ops::adapters::adapter_conf_list(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn add_profile_template(
+        &self,
+        request: Request<pb::ProfileTemplateInput>,
+    ) -> Result<Response<pb::ProfileTemplate>, Status> {
+        traced("AddProfileTemplate", request, |r| {
+            ops::templates::add_profile_template(&self.store, r)
+        })
+        .await
+    }
+
+    async fn delete_profile_template(
+        &self,
+        request: Request<pb::TemplateId>,
+    ) -> Result<Response<pb::TemplateId>, Status> {
+        traced("DeleteProfileTemplate", request, |r| async move {
+            Ok(pb::TemplateId {
+                id: ops::templates::delete_profile_template(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn update_profile_template(
+        &self,
+        request: Request<pb::ProfileTemplateInput>,
+    ) -> Result<Response<pb::ProfileTemplate>, Status> {
+        traced("UpdateProfileTemplate", request, |r| {
+            ops::templates::update_profile_template(&self.store, r)
+        })
+        .await
+    }
+
+    async fn profile_template_by_name(
+        &self,
+        request: Request<pb::TemplateName>,
+    ) -> Result<Response<pb::ProfileTemplate>, Status> {
+        traced("ProfileTemplateByName", request, |r| async move {
+            ops::templates::profile_template(&self.store, &r.template_name).await
+        })
+        .await
+    }
+
+    async fn query_profile_template(
+        &self,
+        request: Request<pb::QueryProfileTemplateRequest>,
+    ) -> Result<Response<pb::ProfileTemplateList>, Status> {
+        traced("QueryProfileTemplate", request, |r| async move {
+            Ok(pb::ProfileTemplateList {
+                templates: ops::templates::query_profile_template(
+                    &self.store,
+                    &r.template_name,
+                    &r.parents_name,
+                )
+                .await?,
+            })
+        })
+        .await
+    }
+
+    async fn server_type_list(
+        &self,
+        request: Request<Empty>,
+    ) -> Result<Response<pb::StringList>, Status> {
+        traced("ServerTypeList", request, |_| async {
+            Ok(pb::StringList {
+                items: ops::dictionaries::server_type_list(),
+            })
+        })
+        .await
+    }
+
+    async fn template_name_list(
+        &self,
+        request: Request<Empty>,
+    ) -> Result<Response<pb::StringList>, Status> {
+        traced("TemplateNameList", request, |_| async {
+            Ok(pb::StringList {
+                items: ops::dictionaries::template_name_list(&self.store).await?,
+            })
+        })
+        .await
+    }
+
+    async fn cascade_select_server(
+        &self,
+        request: Request<pb::CascadeSelectRequest>,
+    ) -> Result<Response<pb::StringList>, Status> {
+        traced("CascadeSelectServer", request, |r| async move {
+            Ok(pb::StringList {
+                items: ops::dictionaries::cascade_select_server(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn active_tokens(
+        &self,
+        request: Request<Empty>,
+    ) -> Result<Response<pb::TokenList>, Status> {
+        traced("ActiveTokens", request, |_| async {
+            Ok(pb::TokenList {
+                tokens: ops::tokens::active_tokens(&self.store).await?,
+            })
+        })
+        .await
+    }
+
+    async fn lookup_token(
+        &self,
+        request: Request<pb::TokenHash>,
+    ) -> Result<Response<pb::TokenLookupReply>, Status> {
+        traced("LookupToken", request, |r| async move {
+            Ok(pb::TokenLookupReply {
+                token: ops::tokens::lookup_token(&self.store, &r.sha256_hex).await?,
+            })
+        })
+        .await
+    }
+}

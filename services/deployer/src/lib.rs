@@ -1,0 +1,38 @@
+//! The deployer: a gRPC service that owns server instances, adapters, profile templates,
+//! the business tree, the dictionaries and the API tokens, stored in TARS's `db_tars`
+//! tables through [`tars_store`].
+//!
+//! It does not speak HTTP (the gateway does) and does not run tasks (the task-runner does).
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod ops;
+
+use tars_proto::deployer::deployer_server::DeployerServer;
+use tars_store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use grpc::DeployerService;
+
+/// Serves the deployer on `listener` until `shutdown` is cancelled, then drains
+/// in-flight calls.
+///
+/// # Errors
+/// When the gRPC server fails (the listener breaks).
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(
+            DeployerServer::new(DeployerService::new(store)).max_decoding_message_size(64 << 20),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}

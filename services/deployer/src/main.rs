@@ -1,0 +1,20 @@
+//! `tars-deployer`: the deployer alone, for installations that run each service apart.
+
+use anyhow::Context;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = tars_common::telemetry::init("tars-deployer");
+    let config = tars_deployer::Config::from_env()?;
+    let store = tars_store::Store::open(&config.store)
+        .await
+        .context("cannot open the database")?;
+    let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "deployer listening on {}", listener.local_addr()?);
+    let shutdown = tars_common::shutdown::on_signals();
+    tars_deployer::run(listener, store.clone(), shutdown).await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! The deployer's operations, one module per resource. Each function takes the store
+//! and validated domain input and returns proto messages or a [`DeployerError`].
+//!
+//! [`DeployerError`]: crate::error::DeployerError
+
+pub mod adapters;
+pub mod convert;
+pub mod deploy;
+pub mod dictionaries;
+pub mod notify;
+pub mod servers;
+pub mod templates;
+pub mod tokens;
+pub mod tree;
+pub mod validate;

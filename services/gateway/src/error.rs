@@ -1,0 +1,175 @@
+//! The one error type of the HTTP API. It renders the same envelope as success,
+//! `{ret_code, err_msg, data: {}}`, with `ret_code` equal to the HTTP status.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use tars_proto::ServiceErrorCode;
+
+use crate::envelope::envelope;
+
+/// A failed request, as the caller will see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status and `ret_code`.
+    pub status: StatusCode,
+    /// What was wrong and what to do.
+    pub message: String,
+}
+
+/// Result of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// Any status with a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400 naming the parameter at fault.
+    pub fn bad_param(name: &str, reason: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("parameter `{name}` {reason}"),
+        )
+    }
+
+    /// 400 for a request that cannot be read at all.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 413.
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than the {limit}-byte limit (TARS_MAX_BODY_BYTES)"),
+        )
+    }
+
+    /// 503 naming the backend that could not serve.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+
+    /// 500: a bug on our side. Detail goes to the log, not to the caller.
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; the gateway log has the details",
+        )
+    }
+
+    /// Maps a backend's gRPC status: the single, exhaustive translation of backend
+    /// failures into HTTP. `backend` and `addr` name who failed for transport errors.
+    pub fn from_backend(status: tonic::Status, backend: &str, addr: &str) -> ApiError {
+        let code = ServiceErrorCode::from_grpc_code(status.code());
+        let http =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match code {
+            ServiceErrorCode::BadRequest
+            | ServiceErrorCode::Unauthenticated
+            | ServiceErrorCode::NotFound
+            | ServiceErrorCode::Conflict
+            | ServiceErrorCode::PayloadTooLarge => ApiError::new(http, status.message()),
+            ServiceErrorCode::Unavailable => {
+                let detail = match status.code() {
+                    tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                        "did not answer in time (TARS_BACKEND_TIMEOUT_MS)".to_string()
+                    }
+                    _ => status.message().to_string(),
+                };
+                ApiError::unavailable(format!("{backend} at {addr} is unavailable: {detail}"))
+            }
+            ServiceErrorCode::Internal => {
+                tracing::error!(backend, addr, code = ?status.code(), message = status.message(), "backend failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        envelope(self.status, &self.message, serde_json::json!({}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(code: tonic::Code) -> StatusCode {
+        ApiError::from_backend(tonic::Status::new(code, "m"), "deployer", "http://x").status
+    }
+
+    #[test]
+    fn every_grpc_code_maps_to_the_contract_status() {
+        use tonic::Code::*;
+        let table = [
+            (Ok, 500),
+            (Cancelled, 503),
+            (Unknown, 500),
+            (InvalidArgument, 400),
+            (DeadlineExceeded, 503),
+            (NotFound, 404),
+            (AlreadyExists, 409),
+            (PermissionDenied, 401),
+            (ResourceExhausted, 413),
+            (FailedPrecondition, 400),
+            (Aborted, 409),
+            (OutOfRange, 400),
+            (Unimplemented, 500),
+            (Internal, 500),
+            (Unavailable, 503),
+            (DataLoss, 500),
+            (Unauthenticated, 401),
+        ];
+        for (code, http) in table {
+            assert_eq!(map(code).as_u16(), http, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn client_errors_keep_the_backend_message_and_outages_name_the_backend() {
+        let e = ApiError::from_backend(
+            tonic::Status::not_found("no server with id 7"),
+            "deployer",
+            "http://a:1",
+        );
+        assert_eq!(e.message, "no server with id 7");
+        let e = ApiError::from_backend(
+            tonic::Status::unavailable("tcp connect error"),
+            "deployer",
+            "http://a:1",
+        );
+        assert_eq!(
+            e.message,
+            "deployer at http://a:1 is unavailable: tcp connect error"
+        );
+        let e = ApiError::from_backend(
+            tonic::Status::internal("sql syntax near"),
+            "deployer",
+            "http://a:1",
+        );
+        assert!(!e.message.contains("sql"));
+    }
+}

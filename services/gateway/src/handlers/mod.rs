@@ -1,0 +1,8 @@
+//! One handler per endpoint, named as the API document names it, grouped by area.
+//! A handler reads parameters, calls one backend method and shapes `data`.
+
+pub mod adapter;
+pub mod dict;
+pub mod health;
+pub mod server;
+pub mod template;

@@ -1,0 +1,50 @@
+//! The HTTP gateway: serves `/api/<name>` and `/server/api/<name>` for every endpoint of
+//! the TARS management API, authenticates tickets, merges and checks parameters, and
+//! forwards each call to a gRPC backend (deployer, task-runner, monitor). It holds no
+//! business logic and no database connection, so any number of gateways can run behind
+//! a load balancer.
+
+pub mod auth;
+pub mod backends;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod handlers;
+pub mod middleware;
+pub mod params;
+pub mod router;
+pub mod state;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+
+/// Serves HTTP on `listener` until `shutdown` is cancelled, then lets in-flight requests
+/// finish.
+///
+/// # Errors
+/// When a backend address is invalid or the listener fails.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let backends = Arc::new(backends::Backends::from_config(&config)?);
+    let tickets = Arc::new(auth::TicketCache::new(config.admin_ticket.as_deref()));
+    tickets
+        .clone()
+        .spawn_refresh(backends.clone(), config.token_refresh, shutdown.clone());
+    let state = state::AppState {
+        config: Arc::new(config),
+        backends,
+        tickets,
+    };
+    let app = router::build_router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! `tars-gateway`: the HTTP gateway alone, pointing at backends by address; run as many
+//! as needed behind a load balancer.
+
+use anyhow::Context;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = tars_common::telemetry::init("tars-gateway");
+    let config = tars_gateway::Config::from_env()?;
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, deployer = %config.deployer_url, "gateway listening on http://{addr}");
+    let shutdown = tars_common::shutdown::on_signals();
+    tars_gateway::run(listener, config, shutdown).await
+}

@@ -1,0 +1,115 @@
+//! The route table: every endpoint of the API document, once, grouped as the document
+//! groups them, served under both `/api` and `/server/api`. Nothing else routes.
+
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use http::StatusCode;
+
+use crate::auth::require_ticket;
+use crate::error::ApiError;
+use crate::handlers::{adapter, dict, health, server, template};
+use crate::middleware::apply_middleware;
+use crate::state::AppState;
+
+/// The endpoints behind a ticket. Reads answer GET and POST, as TarsWeb clients use
+/// both; writes the document marks POST-only answer POST alone.
+fn api_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        // 业务树
+        .route("/tree", get(server::tree).post(server::tree))
+        // 服务管理
+        .route("/deploy_server", post(server::deploy_server))
+        .route("/update_server", post(server::update_server))
+        .route("/server", get(server::server).post(server::server))
+        .route(
+            "/server_list",
+            get(server::server_list).post(server::server_list),
+        )
+        .route(
+            "/inactive_server_list",
+            get(server::inactive_server_list).post(server::inactive_server_list),
+        )
+        .route(
+            "/server_notify_list",
+            get(server::server_notify_list).post(server::server_notify_list),
+        )
+        .route("/add_adapter_conf", post(adapter::add_adapter_conf))
+        .route(
+            "/delete_adapter_conf",
+            get(adapter::delete_adapter_conf).post(adapter::delete_adapter_conf),
+        )
+        .route("/update_adapter_conf", post(adapter::update_adapter_conf))
+        .route(
+            "/adapter_conf",
+            get(adapter::adapter_conf).post(adapter::adapter_conf),
+        )
+        .route(
+            "/adapter_conf_list",
+            get(adapter::adapter_conf_list).post(adapter::adapter_conf_list),
+        )
+        // 模板
+        .route(
+            "/add_profile_template",
+            post(template::add_profile_template),
+        )
+        .route(
+            "/delete_profile_template",
+            get(template::delete_profile_template).post(template::delete_profile_template),
+        )
+        .route(
+            "/update_profile_template",
+            post(template::update_profile_template),
+        )
+        .route(
+            "/profile_template",
+            get(template::profile_template).post(template::profile_template),
+        )
+        .route(
+            "/query_profile_template",
+            get(template::query_profile_template).post(template::query_profile_template),
+        )
+        // 字典
+        .route(
+            "/server_type_list",
+            get(dict::server_type_list).post(dict::server_type_list),
+        )
+        .route(
+            "/template_name_list",
+            get(dict::template_name_list).post(dict::template_name_list),
+        )
+        .route(
+            "/cascade_select_server",
+            get(dict::cascade_select_server).post(dict::cascade_select_server),
+        )
+        .route_layer(from_fn_with_state(state.clone(), require_ticket))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(method: http::Method) -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed here; this endpoint accepts POST"),
+    )
+}
+
+async fn unknown_route(uri: http::Uri) -> impl IntoResponse {
+    ApiError::not_found(format!(
+        "no endpoint at {}; endpoints are /api/<name> and /server/api/<name>",
+        uri.path()
+    ))
+}
+
+/// The whole HTTP application.
+pub fn build_router(state: AppState) -> Router {
+    let api = api_routes(&state);
+    let router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api", api.clone())
+        .nest("/server/api", api)
+        .fallback(unknown_route)
+        .with_state(state);
+    apply_middleware(router)
+}

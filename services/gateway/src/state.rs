@@ -1,0 +1,18 @@
+//! What every handler can reach: configuration, backend clients and the ticket cache.
+
+use std::sync::Arc;
+
+use crate::auth::TicketCache;
+use crate::backends::Backends;
+use crate::config::Config;
+
+/// Shared, cheaply cloned handler state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The gateway's configuration.
+    pub config: Arc<Config>,
+    /// gRPC clients of the backends.
+    pub backends: Arc<Backends>,
+    /// Validated tickets.
+    pub tickets: Arc<TicketCache>,
+}

@@ -1,0 +1,43 @@
+//! The task-runner: executes queued tasks (start, stop, restart, patch, undeploy) against tarsnode. This version serves its readiness probe; task execution arrives with the task pipeline.
+
+use tars_proto::common::{Empty, ReadyReply};
+use tars_proto::task_runner::task_runner_server::TaskRunner;
+use tars_proto::task_runner::task_runner_server::TaskRunnerServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// Where the service listens: `TARS_TASK_RUNNER_GRPC_ADDR`, default `127.0.0.1:7002`.
+pub fn grpc_addr_from_env() -> Result<std::net::SocketAddr, tars_common::env::EnvError> {
+    tars_common::env::var_parsed(
+        "TARS_TASK_RUNNER_GRPC_ADDR",
+        "127.0.0.1:7002".parse().expect("valid"),
+    )
+}
+
+/// The gRPC service.
+#[derive(Debug, Default, Clone)]
+pub struct Service;
+
+#[tonic::async_trait]
+impl TaskRunner for Service {
+    async fn ready(&self, _request: Request<Empty>) -> Result<Response<ReadyReply>, Status> {
+        Ok(Response::new(ReadyReply {
+            ready: true,
+            detail: String::new(),
+        }))
+    }
+}
+
+/// Serves on `listener` until `shutdown` is cancelled.
+///
+/// # Errors
+/// When the gRPC server fails.
+pub async fn run(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(TaskRunnerServer::new(Service))
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}
