@@ -1,72 +1,43 @@
-//! Standalone mode: every service in one process, each on its own listener, the gateway
-//! on `TARS_HTTP_ADDR` and the backends on loopback ports chosen by the OS, all sharing
+//! Standalone mode: every service in one process. The gateway serves HTTP on
+//! `TARS_HTTP_ADDR` and calls the deployer, task-runner and monitor in-process through
+//! the same gRPC clients it uses across machines (no sockets between them), all sharing
 //! one store and one shutdown signal.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
+use tars_gateway::backends::{in_process, InProcess};
 use tars_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-async fn loopback_listener() -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    Ok((listener, addr))
-}
-
-fn start_deployer(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    listener: TcpListener,
-    store: Store,
-    shutdown: CancellationToken,
-) {
-    tasks.spawn(async move {
-        tars_deployer::run(listener, store, shutdown)
-            .await
-            .context("deployer")
-    });
-}
-
-fn start_task_runner(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) {
-    tasks.spawn(async move {
-        tars_task_runner::run(listener, shutdown)
-            .await
-            .context("task-runner")
-    });
-}
-
-fn start_monitor(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) {
-    tasks.spawn(async move {
-        tars_monitor::run(listener, shutdown)
-            .await
-            .context("monitor")
-    });
-}
-
 fn start_gateway(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     listener: TcpListener,
     config: tars_gateway::Config,
+    backends: InProcess,
     shutdown: CancellationToken,
 ) {
     tasks.spawn(async move {
-        tars_gateway::run(listener, config, shutdown)
+        tars_gateway::run_with(listener, config, backends, shutdown)
             .await
             .context("gateway")
     });
 }
 
-/// Runs the platform until SIGINT/SIGTERM or until one service fails.
+/// The backends as in-process services over `store`.
+fn start_backends(store: &Store, config: &tars_gateway::Config) -> InProcess {
+    let timeout = config.backend_timeout;
+    InProcess {
+        deployer: Some(in_process(
+            tars_deployer::grpc_service(store.clone()),
+            timeout,
+        )),
+        task_runner: Some(in_process(tars_task_runner::grpc_service(), timeout)),
+        monitor: Some(in_process(tars_monitor::grpc_service(), timeout)),
+    }
+}
+
+/// Runs the platform until SIGINT/SIGTERM or until a service fails.
 pub async fn serve() -> anyhow::Result<()> {
     let store_config = StoreConfig::from_env()?;
     let store = Store::open(&store_config)
@@ -78,13 +49,7 @@ pub async fn serve() -> anyhow::Result<()> {
             tracing::info!(path = %store_config.data_dir.join("tars.db").display(), "SQLite database ready")
         }
     }
-    let mut gateway_config = tars_gateway::Config::from_env()?;
-    let (deployer_listener, deployer_addr) = loopback_listener().await?;
-    let (runner_listener, runner_addr) = loopback_listener().await?;
-    let (monitor_listener, monitor_addr) = loopback_listener().await?;
-    gateway_config.deployer_url = format!("http://{deployer_addr}");
-    gateway_config.task_runner_url = format!("http://{runner_addr}");
-    gateway_config.monitor_url = format!("http://{monitor_addr}");
+    let gateway_config = tars_gateway::Config::from_env()?;
     let http_listener = TcpListener::bind(gateway_config.http_addr)
         .await
         .with_context(|| {
@@ -97,18 +62,17 @@ pub async fn serve() -> anyhow::Result<()> {
 
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = JoinSet::new();
-    start_deployer(
+    let backends = start_backends(&store, &gateway_config);
+    start_gateway(
         &mut tasks,
-        deployer_listener,
-        store.clone(),
+        http_listener,
+        gateway_config,
+        backends,
         shutdown.clone(),
     );
-    start_task_runner(&mut tasks, runner_listener, shutdown.clone());
-    start_monitor(&mut tasks, monitor_listener, shutdown.clone());
-    start_gateway(&mut tasks, http_listener, gateway_config, shutdown.clone());
     // Tests and scripts read this line to find the port; keep its shape.
     println!("tars-platform listening on http://{http_addr}");
-    tracing::info!(%http_addr, %deployer_addr, %runner_addr, %monitor_addr, "standalone platform started");
+    tracing::info!(%http_addr, "standalone platform started");
 
     let mut result = Ok(());
     while let Some(joined) = tasks.join_next().await {

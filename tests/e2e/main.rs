@@ -1,1 +1,13 @@
+//! End-to-end tests: real binaries, real HTTP, real SQLite files and a real MariaDB.
+//! Each test starts its own platform (and database) so tests run in parallel.
 
+mod common;
+mod fixtures;
+
+mod adapters;
+mod auth;
+mod dictionaries;
+mod errors;
+mod outages;
+mod servers;
+mod templates;

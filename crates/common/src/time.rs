@@ -1,14 +1,27 @@
 //! The one time format of the API: `YYYY-MM-DD HH:MM:SS`, local time, as TARS stores it.
 
-use chrono::{Local, NaiveDateTime};
+use chrono::{Datelike, Local, NaiveDateTime, Timelike};
 
 /// The format string of every time the API shows.
 pub const API_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Formats a stored time for the API; a missing time is the empty string.
+///
+/// Written out by hand: `format(API_TIME_FORMAT)` re-parses the pattern on every call,
+/// and list endpoints format two times per row.
 pub fn format_api_time(time: Option<NaiveDateTime>) -> String {
-    time.map(|t| t.format(API_TIME_FORMAT).to_string())
-        .unwrap_or_default()
+    match time {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => String::new(),
+    }
 }
 
 /// Now, in local time, truncated to whole seconds (what DATETIME columns keep).

@@ -24,11 +24,13 @@ impl Filter {
 
     /// Adds `column LIKE ?` with the value wrapped in `%…%` and its wildcards escaped.
     pub(crate) fn contains(&mut self, column: &'static str, value: &str) -> &mut Self {
+        // `!` rather than a backslash: MySQL treats a backslash in a literal as an escape
+        // itself, SQLite does not, so only a neutral character works on both.
         let escaped = value
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        self.clauses.push(format!("{column} LIKE ? ESCAPE '\\'"));
+            .replace('!', "!!")
+            .replace('%', "!%")
+            .replace('_', "!_");
+        self.clauses.push(format!("{column} LIKE ? ESCAPE '!'"));
         self.args.push(Arg::Text(format!("%{escaped}%")));
         self
     }

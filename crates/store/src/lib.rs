@@ -16,6 +16,7 @@ pub mod error;
 pub mod notify;
 pub mod pool;
 pub mod profile_template;
+mod server_cache;
 pub mod server_conf;
 pub mod tokens;
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
@@ -12,6 +13,7 @@ use sqlx::sqlite::{
 
 use tars_common::env as tars_env;
 
+use crate::server_cache::ServerListCache;
 use crate::{StoreError, StoreResult};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -33,24 +35,40 @@ pub struct StoreConfig {
     pub database_url: Option<String>,
     /// Directory of the embedded SQLite file (`tars.db`), created when missing.
     pub data_dir: PathBuf,
-    /// Pool size.
-    pub max_connections: u32,
+    /// Pool size; `None` picks per backend (SQLite serializes writers, so a few
+    /// connections are enough; MySQL gets more).
+    pub max_connections: Option<u32>,
     /// How long a query waits for a free connection before the store reports unavailable.
     pub acquire_timeout: Duration,
+    /// How long a cached server list may be served; `None` picks per backend (on for
+    /// SQLite, where the platform is the only writer; off for MySQL, where tarsregistry
+    /// and tarsnode update `t_server_conf` too). Zero turns the cache off.
+    pub server_cache_ttl: Option<Duration>,
 }
 
 impl StoreConfig {
     /// Reads `TARS_DATABASE_URL`, `TARS_DATA_DIR` (default `./data`),
-    /// `TARS_DB_MAX_CONNECTIONS` (default 16) and `TARS_DB_ACQUIRE_TIMEOUT_MS` (default 5000).
+    /// `TARS_DB_MAX_CONNECTIONS` (default 4 for SQLite, 16 for MySQL) and
+    /// `TARS_DB_ACQUIRE_TIMEOUT_MS` (default 5000).
     pub fn from_env() -> Result<StoreConfig, tars_env::EnvError> {
         Ok(StoreConfig {
             database_url: tars_env::var("TARS_DATABASE_URL"),
             data_dir: PathBuf::from(tars_env::var_or("TARS_DATA_DIR", "./data")),
-            max_connections: tars_env::var_parsed("TARS_DB_MAX_CONNECTIONS", 16)?,
+            max_connections: match tars_env::var("TARS_DB_MAX_CONNECTIONS") {
+                None => None,
+                Some(_) => Some(tars_env::var_parsed("TARS_DB_MAX_CONNECTIONS", 16)?),
+            },
             acquire_timeout: Duration::from_millis(tars_env::var_parsed(
                 "TARS_DB_ACQUIRE_TIMEOUT_MS",
                 5000,
             )?),
+            server_cache_ttl: match tars_env::var("TARS_SERVER_CACHE_MS") {
+                None => None,
+                Some(_) => Some(Duration::from_millis(tars_env::var_parsed(
+                    "TARS_SERVER_CACHE_MS",
+                    0,
+                )?)),
+            },
         })
     }
 }
@@ -65,7 +83,11 @@ pub(crate) enum DbPool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: DbPool,
+    pub(crate) server_cache: Option<Arc<ServerListCache>>,
 }
+
+/// Default lifetime of a cached server list on SQLite.
+const SQLITE_SERVER_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Runs `$body` with `$pool` bound to the concrete pool, compiling it once per backend.
 macro_rules! with_pool {
@@ -95,6 +117,10 @@ impl InsertedId for sqlx::mysql::MySqlQueryResult {
     }
 }
 
+fn cache_with(ttl: Duration) -> Option<Arc<ServerListCache>> {
+    (!ttl.is_zero()).then(|| Arc::new(ServerListCache::new(ttl)))
+}
+
 impl Store {
     /// Opens the database, creating the SQLite file (and its directory) when missing,
     /// runs the migrations and installs the default profile templates.
@@ -109,12 +135,13 @@ impl Store {
                 let options = MySqlConnectOptions::from_str(&url)
                     .map_err(|e| StoreError::Unavailable(format!("TARS_DATABASE_URL: {e}")))?;
                 let pool = MySqlPoolOptions::new()
-                    .max_connections(config.max_connections)
+                    .max_connections(config.max_connections.unwrap_or(16))
                     .acquire_timeout(config.acquire_timeout)
                     .connect_with(options)
                     .await?;
                 MYSQL_MIGRATIONS.run(&pool).await?;
-                Store { pool: DbPool::MySql(pool) }
+                let ttl = config.server_cache_ttl.unwrap_or(Duration::ZERO);
+                Store { pool: DbPool::MySql(pool), server_cache: cache_with(ttl) }
             }
             Some(url) if url.starts_with("sqlite:") => {
                 let options = SqliteConnectOptions::from_str(url)
@@ -156,13 +183,15 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(config.max_connections)
+            .max_connections(config.max_connections.unwrap_or(4))
             .acquire_timeout(config.acquire_timeout)
             .connect_with(options)
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
+        let ttl = config.server_cache_ttl.unwrap_or(SQLITE_SERVER_CACHE_TTL);
         Ok(Store {
             pool: DbPool::Sqlite(pool),
+            server_cache: cache_with(ttl),
         })
     }
 

@@ -1,5 +1,7 @@
 //! `t_server_conf`: one row per server instance (application, server, node).
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 
 use crate::args::{bind_args, Assignments, Filter};
@@ -41,7 +43,7 @@ const SERVER_COLUMNS: &str = "id, application, server_name, node_name, server_ty
      monitor_script_path, patch_time, patch_version, process_id, posttime";
 
 /// Which servers to list; `None` fields do not filter.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ServerFilter {
     pub application: Option<String>,
     pub server_name: Option<String>,
@@ -178,7 +180,27 @@ impl Store {
     }
 
     /// Servers matching `filter`, ordered by application, server name, node, id.
+    /// Unpaged lists are served from the read cache when it is on.
     pub async fn list_servers(
+        &self,
+        filter: &ServerFilter,
+        window: Option<PageWindow>,
+    ) -> StoreResult<Vec<ServerConfRow>> {
+        match (&self.server_cache, window) {
+            (Some(cache), None) => {
+                if let Some(rows) = cache.get(filter) {
+                    return Ok(rows.as_ref().clone());
+                }
+                let generation = cache.generation();
+                let rows = Arc::new(self.query_servers(filter, None).await?);
+                cache.put(filter.clone(), generation, rows.clone());
+                Ok(Arc::unwrap_or_clone(rows))
+            }
+            _ => self.query_servers(filter, window).await,
+        }
+    }
+
+    async fn query_servers(
         &self,
         filter: &ServerFilter,
         window: Option<PageWindow>,
@@ -197,6 +219,13 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         }))
+    }
+
+    /// Marks cached server lists stale; call after every committed `t_server_conf` write.
+    pub(crate) fn servers_changed(&self) {
+        if let Some(cache) = &self.server_cache {
+            cache.invalidate();
+        }
     }
 
     /// Distinct (application, server, set) placements, for the business tree.
@@ -246,6 +275,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        self.servers_changed();
         // MySQL counts only changed rows; a no-op update of an existing row reports 0.
         Ok(affected > 0 || self.server_by_id(id).await?.is_some())
     }
@@ -265,7 +295,7 @@ impl Store {
              node_group, source, run_type) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'inactive', 'inactive', ?, ?, '', '', '', '', '', '')";
         let adapter_sql = crate::adapter_conf::INSERT_ADAPTER_SQL;
-        Ok(with_pool!(self, pool => {
+        let ids = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut ids = Vec::with_capacity(servers.len());
             for s in servers {
@@ -300,7 +330,9 @@ impl Store {
             }
             tx.commit().await?;
             ids
-        }))
+        });
+        self.servers_changed();
+        Ok(ids)
     }
 
     /// How many servers use template `name`.

@@ -17,6 +17,11 @@ use tokio_util::sync::CancellationToken;
 pub use config::Config;
 pub use grpc::DeployerService;
 
+/// The deployer's gRPC service over `store`, to serve or to call in-process.
+pub fn grpc_service(store: Store) -> DeployerServer<DeployerService> {
+    DeployerServer::new(DeployerService::new(store)).max_decoding_message_size(64 << 20)
+}
+
 /// Serves the deployer on `listener` until `shutdown` is cancelled, then drains
 /// in-flight calls.
 ///

@@ -8,10 +8,37 @@ use std::time::Duration;
 use tars_proto::deployer::deployer_client::DeployerClient;
 use tars_proto::monitor::monitor_client::MonitorClient;
 use tars_proto::task_runner::task_runner_client::TaskRunnerClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::body::Body;
+use tonic::transport::Endpoint;
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceExt};
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
+
+/// How gRPC requests reach a backend: a TCP channel (backends in other processes) or
+/// the backend's service called in-process (standalone mode). Both go through the same
+/// generated client, so handlers cannot tell them apart.
+pub type Transport = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
+
+/// A transport failure. A named type rather than a bare `BoxError`: with the boxed
+/// trait object as the error, the compiler cannot prove the client futures `Send`.
+/// `source()` exposes the inner error so tonic still finds the status it carries
+/// (connect refused → unavailable, deadline → deadline exceeded).
+#[derive(Debug)]
+pub struct TransportError(tower::BoxError);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
 
 /// A backend client and where it points.
 #[derive(Clone)]
@@ -23,17 +50,33 @@ pub struct Backend<C> {
 
 impl<C: Clone> Backend<C> {
     /// Calls one RPC: `call(client, request)`; errors become [`ApiError`]s naming this backend.
-    pub async fn call<Req, Resp, F, Fut>(&self, message: Req, call: F) -> ApiResult<Resp>
+    ///
+    /// The returned future owns everything it needs (`'static + Send`): with a boxed
+    /// transport the compiler cannot otherwise prove a borrowing future `Send` for every
+    /// lifetime.
+    pub fn call<Req, Resp, F, Fut>(
+        &self,
+        message: Req,
+        call: F,
+    ) -> impl Future<Output = ApiResult<Resp>> + Send + 'static
     where
-        F: FnOnce(C, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+        C: Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
     {
+        let client = self.client.clone();
+        let name = self.name;
+        let url = self.url.clone();
         let mut request = tonic::Request::new(message);
         tars_common::propagation::inject_current_context(request.metadata_mut());
-        call(self.client.clone(), request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| ApiError::from_backend(status, self.name, &self.url))
+        async move {
+            call(client, request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| ApiError::from_backend(status, name, &url))
+        }
     }
 
     /// The backend's name, for readiness reports.
@@ -51,11 +94,11 @@ impl<C: Clone> Backend<C> {
 #[derive(Clone)]
 pub struct Backends {
     /// Servers, adapters, templates, tree, dictionaries, tokens.
-    pub deployer: Backend<DeployerClient<Channel>>,
+    pub deployer: Backend<DeployerClient<Transport>>,
     /// Task execution.
-    pub task_runner: Backend<TaskRunnerClient<Channel>>,
+    pub task_runner: Backend<TaskRunnerClient<Transport>>,
     /// Monitoring queries.
-    pub monitor: Backend<MonitorClient<Channel>>,
+    pub monitor: Backend<MonitorClient<Transport>>,
 }
 
 /// An address the gateway cannot use as a backend.
@@ -67,7 +110,11 @@ pub struct BadBackendUrl {
     reason: String,
 }
 
-fn channel(variable: &'static str, url: &str, timeout: Duration) -> Result<Channel, BadBackendUrl> {
+fn channel(
+    variable: &'static str,
+    url: &str,
+    timeout: Duration,
+) -> Result<Transport, BadBackendUrl> {
     let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| BadBackendUrl {
         variable,
         url: url.to_string(),
@@ -75,46 +122,102 @@ fn channel(variable: &'static str, url: &str, timeout: Duration) -> Result<Chann
     })?;
     // Lazy: the gateway starts (and answers /healthz) before its backends are up, and a
     // broken connection is re-established on the next call.
-    Ok(endpoint
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(2).min(timeout))
         .timeout(timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .connect_lazy())
+        .connect_lazy();
+    Ok(BoxCloneSyncService::new(
+        channel.map_err(|e| TransportError(tower::BoxError::from(e))),
+    ))
+}
+
+/// A backend's gRPC service called in-process, with the same deadline a channel has.
+pub fn in_process<S>(service: S, timeout: Duration) -> Transport
+where
+    S: Service<
+            http::Request<Body>,
+            Response = http::Response<Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let service = tower::ServiceBuilder::new()
+        .timeout(timeout)
+        .service(
+            service
+                .map_err(|never: std::convert::Infallible| -> tower::BoxError { match never {} }),
+        )
+        // tonic recognises a Status in the error chain; a bare tower timeout would
+        // surface as an unknown (500) error instead of a deadline (503).
+        .map_err(|err: tower::BoxError| {
+            if err.is::<tower::timeout::error::Elapsed>() {
+                TransportError(Box::new(tonic::Status::deadline_exceeded(
+                    "backend did not answer in time",
+                )))
+            } else {
+                TransportError(err)
+            }
+        });
+    BoxCloneSyncService::new(service)
+}
+
+/// Transports that replace the configured addresses (standalone mode).
+#[derive(Default)]
+pub struct InProcess {
+    /// The deployer's service.
+    pub deployer: Option<Transport>,
+    /// The task-runner's service.
+    pub task_runner: Option<Transport>,
+    /// The monitor's service.
+    pub monitor: Option<Transport>,
 }
 
 impl Backends {
-    /// Clients for the configured addresses; nothing is connected yet.
-    pub fn from_config(config: &Config) -> Result<Backends, BadBackendUrl> {
+    /// Clients for the configured addresses (nothing is connected yet), except those
+    /// given in-process.
+    pub fn from_config(config: &Config, in_process: InProcess) -> Result<Backends, BadBackendUrl> {
         let timeout = config.backend_timeout;
+        let pick = |given: Option<Transport>,
+                    variable: &'static str,
+                    url: &str|
+         -> Result<(Transport, String), BadBackendUrl> {
+            match given {
+                Some(transport) => Ok((transport, "in-process".to_string())),
+                None => Ok((channel(variable, url, timeout)?, url.to_string())),
+            }
+        };
+        let (deployer, deployer_url) = pick(
+            in_process.deployer,
+            "TARS_DEPLOYER_URL",
+            &config.deployer_url,
+        )?;
+        let (runner, runner_url) = pick(
+            in_process.task_runner,
+            "TARS_TASK_RUNNER_URL",
+            &config.task_runner_url,
+        )?;
+        let (monitor, monitor_url) =
+            pick(in_process.monitor, "TARS_MONITOR_URL", &config.monitor_url)?;
         Ok(Backends {
             deployer: Backend {
-                client: DeployerClient::new(channel(
-                    "TARS_DEPLOYER_URL",
-                    &config.deployer_url,
-                    timeout,
-                )?)
-                .max_decoding_message_size(64 << 20),
+                client: DeployerClient::new(deployer).max_decoding_message_size(64 << 20),
                 name: "deployer",
-                url: config.deployer_url.clone(),
+                url: deployer_url,
             },
             task_runner: Backend {
-                client: TaskRunnerClient::new(channel(
-                    "TARS_TASK_RUNNER_URL",
-                    &config.task_runner_url,
-                    timeout,
-                )?),
+                client: TaskRunnerClient::new(runner),
                 name: "task-runner",
-                url: config.task_runner_url.clone(),
+                url: runner_url,
             },
             monitor: Backend {
-                client: MonitorClient::new(channel(
-                    "TARS_MONITOR_URL",
-                    &config.monitor_url,
-                    timeout,
-                )?),
+                client: MonitorClient::new(monitor),
                 name: "monitor",
-                url: config.monitor_url.clone(),
+                url: monitor_url,
             },
         })
     }

@@ -32,7 +32,20 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let backends = Arc::new(backends::Backends::from_config(&config)?);
+    run_with(listener, config, backends::InProcess::default(), shutdown).await
+}
+
+/// [`run`], with some backends called in-process instead of over the network.
+///
+/// # Errors
+/// When a backend address is invalid or the listener fails.
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    in_process: backends::InProcess,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let backends = Arc::new(backends::Backends::from_config(&config, in_process)?);
     let tickets = Arc::new(auth::TicketCache::new(config.admin_ticket.as_deref()));
     tickets
         .clone()

@@ -29,6 +29,11 @@ impl Monitor for Service {
     }
 }
 
+/// The gRPC service, to serve or to call in-process.
+pub fn grpc_service() -> MonitorServer<Service> {
+    MonitorServer::new(Service)
+}
+
 /// Serves on `listener` until `shutdown` is cancelled.
 ///
 /// # Errors
@@ -36,7 +41,7 @@ impl Monitor for Service {
 pub async fn run(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(MonitorServer::new(Service))
+        .add_service(grpc_service())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())

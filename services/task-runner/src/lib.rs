@@ -29,6 +29,11 @@ impl TaskRunner for Service {
     }
 }
 
+/// The gRPC service, to serve or to call in-process.
+pub fn grpc_service() -> TaskRunnerServer<Service> {
+    TaskRunnerServer::new(Service)
+}
+
 /// Serves on `listener` until `shutdown` is cancelled.
 ///
 /// # Errors
@@ -36,7 +41,7 @@ impl TaskRunner for Service {
 pub async fn run(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(TaskRunnerServer::new(Service))
+        .add_service(grpc_service())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests of every crate and the end-to-end tests, which
+# start the real binaries against SQLite and the local MariaDB (127.0.0.1:3306, root,
+# no password; override with TARS_TEST_MYSQL_URL=mysql://user:pass@host:port).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mysql_url="${TARS_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+export TARS_TEST_MYSQL_URL="$mysql_url"
+
+# MariaDB is started by this machine kind before sessions and CI; start it if it is not.
+if ! mysqladmin --protocol=tcp -h 127.0.0.1 -P 3306 -u root status >/dev/null 2>&1; then
+  if [ -x /usr/sbin/mariadbd ]; then
+    echo "test.sh: MariaDB is not answering; starting it" >&2
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    for _ in $(seq 1 60); do
+      mysqladmin --protocol=tcp -h 127.0.0.1 -P 3306 -u root status >/dev/null 2>&1 && break
+      sleep 1
+    done
+  fi
+fi
+
+# The end-to-end tests spawn every service binary, so build them all first.
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast

@@ -1,0 +1,343 @@
+//! The end-to-end harness: starts the real binaries (standalone `tars-platform`, or
+//! `tars-gateway` + `tars-deployer` apart) against SQLite or a throw-away MariaDB
+//! database, and talks HTTP to them. Children are killed by PID when dropped.
+
+pub mod chaos;
+pub mod db;
+pub mod http;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub use self::http::Api;
+use db::TestDatabase;
+
+/// Which database a platform under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MariaDb,
+}
+
+/// Path of a workspace binary, built by `cargo build --workspace --bins`.
+pub fn binary(name: &str) -> PathBuf {
+    let platform = Path::new(env!("CARGO_BIN_EXE_tars-platform"));
+    let path = platform.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed (by PID) when dropped.
+pub struct Process {
+    child: Child,
+    pub name: String,
+}
+
+impl Process {
+    /// Starts `program` with `env`, logging to `log`, and waits for the line announcing
+    /// its address (`… listening on <addr>`); returns the process and that address.
+    pub fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> (Process, String) {
+        let log_file = std::fs::File::create(log).expect("create log file");
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn,tars=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file.try_clone().expect("clone log")))
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().trim_start_matches("http://").to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => (
+                Process {
+                    child,
+                    name: name.to_string(),
+                },
+                addr,
+            ),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log_text = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("{name} did not announce its address within 60 s; its log:\n{log_text}");
+            }
+        }
+    }
+
+    /// Kills the process now (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.kill();
+        panic!("{} did not exit within 10 s of SIGTERM", self.name);
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A platform under test and what it needs: its data directory, database and ticket.
+pub struct Platform {
+    pub api: Api,
+    pub processes: Vec<Process>,
+    pub env: Vec<(String, String)>,
+    pub backend: Backend,
+    pub database: Option<TestDatabase>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for starting a platform.
+#[derive(Default)]
+pub struct PlatformOptions {
+    /// Extra environment for the services.
+    pub env: Vec<(String, String)>,
+    /// Route the database through this URL instead of the real one (chaos proxy).
+    pub database_url_override: Option<String>,
+}
+
+impl Platform {
+    /// Starts a standalone platform on `backend` with a fresh database and a ticket.
+    pub async fn start(backend: Backend) -> Platform {
+        Platform::start_with(backend, PlatformOptions::default()).await
+    }
+
+    /// The environment every process of this platform shares.
+    fn base_env(
+        backend: Backend,
+        dir: &Path,
+        database: Option<&TestDatabase>,
+        options: &PlatformOptions,
+    ) -> Vec<(String, String)> {
+        let mut env = vec![
+            (
+                "TARS_DATA_DIR".to_string(),
+                dir.join("data").display().to_string(),
+            ),
+            ("TARS_TOKEN_REFRESH_SECS".to_string(), "1".to_string()),
+            ("TARS_HTTP_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ];
+        if backend == Backend::MariaDb {
+            let url = options
+                .database_url_override
+                .clone()
+                .unwrap_or_else(|| database.expect("mariadb database").url.clone());
+            env.push(("TARS_DATABASE_URL".to_string(), url));
+        }
+        env.extend(options.env.iter().cloned());
+        env
+    }
+
+    /// Starts a standalone platform with options.
+    pub async fn start_with(backend: Backend, options: PlatformOptions) -> Platform {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::MariaDb => Some(TestDatabase::create().await),
+        };
+        let env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
+        let ticket = create_token(&env, "e2e", None);
+        let (process, addr) = Process::spawn(
+            "tars-platform",
+            &binary("tars-platform"),
+            &[],
+            &env,
+            &dir.path().join("platform.log"),
+        );
+        Platform {
+            api: Api::new(&addr, Some(ticket)),
+            processes: vec![process],
+            env,
+            backend,
+            database,
+            dir,
+        }
+    }
+
+    /// Starts the deployer and a gateway as separate processes (the fleet layout).
+    pub async fn start_split(backend: Backend, options: PlatformOptions) -> Platform {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::MariaDb => Some(TestDatabase::create().await),
+        };
+        let mut env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
+        let ticket = create_token(&env, "e2e", None);
+        for (var_listen, var_url) in [
+            ("TARS_DEPLOYER_GRPC_ADDR", "TARS_DEPLOYER_URL"),
+            ("TARS_TASK_RUNNER_GRPC_ADDR", "TARS_TASK_RUNNER_URL"),
+            ("TARS_MONITOR_GRPC_ADDR", "TARS_MONITOR_URL"),
+        ] {
+            let port = free_port();
+            env.push((var_listen.into(), format!("127.0.0.1:{port}")));
+            env.push((var_url.into(), format!("http://127.0.0.1:{port}")));
+        }
+        let log = |name: &str| dir.path().join(format!("{name}.log"));
+        let (deployer, _) = Process::spawn(
+            "tars-deployer",
+            &binary("tars-deployer"),
+            &[],
+            &env,
+            &log("deployer"),
+        );
+        let (runner, _) = Process::spawn(
+            "tars-task-runner",
+            &binary("tars-task-runner"),
+            &[],
+            &env,
+            &log("task-runner"),
+        );
+        let (monitor, _) = Process::spawn(
+            "tars-monitor",
+            &binary("tars-monitor"),
+            &[],
+            &env,
+            &log("monitor"),
+        );
+        let (gateway, addr) = Process::spawn(
+            "tars-gateway",
+            &binary("tars-gateway"),
+            &[],
+            &env,
+            &log("gateway"),
+        );
+        Platform {
+            api: Api::new(&addr, Some(ticket)),
+            // The deployer is first: outage tests replace it.
+            processes: vec![deployer, runner, monitor, gateway],
+            env,
+            backend,
+            database,
+            dir,
+        }
+    }
+
+    /// Runs `tars-platform token …` against this platform's database.
+    pub fn token_command(&self, args: &[&str]) -> std::process::Output {
+        token_command(&self.env, args)
+    }
+
+    /// Creates another ticket for `user`.
+    pub fn create_token(&self, user: &str, expires_days: Option<u32>) -> String {
+        create_token(&self.env, user, expires_days)
+    }
+
+    /// A direct database connection, to play the parts of other TARS components
+    /// (tarsnotify writing notifications) and to check what was stored.
+    pub async fn db(&self) -> db::DirectDb {
+        match self.backend {
+            Backend::Sqlite => {
+                db::DirectDb::sqlite(&self.dir.path().join("data").join("tars.db")).await
+            }
+            Backend::MariaDb => {
+                db::DirectDb::mysql(&self.database.as_ref().expect("database").url).await
+            }
+        }
+    }
+}
+
+/// Runs `tars-platform token …` with `env`.
+pub fn token_command(env: &[(String, String)], args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(binary("tars-platform"));
+    command
+        .arg("token")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run tars-platform token")
+}
+
+fn create_token(env: &[(String, String)], user: &str, expires_days: Option<u32>) -> String {
+    let days = expires_days.map(|d| d.to_string());
+    let mut args = vec!["create", "--user", user];
+    if let Some(d) = days.as_deref() {
+        args.extend(["--expires-days", d]);
+    }
+    let output = token_command(env, &args);
+    assert!(
+        output.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf8 ticket")
+        .trim()
+        .to_string()
+}
+
+/// A TCP port free at the time of the call.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod mariadb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::MariaDb).await
+                }
+            )*
+        }
+    };
+}
