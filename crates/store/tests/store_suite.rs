@@ -1,0 +1,277 @@
+//! One behaviour suite for the store, run on SQLite and on MariaDB (a throw-away database
+//! per test; `TARS_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`).
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use sqlx::{Connection, MySqlConnection};
+use tars_store::adapter_conf::NewAdapter;
+use tars_store::server_conf::{NewServer, ServerFilter, ServerUpdate};
+use tars_store::{Store, StoreConfig, StoreError};
+
+fn mysql_server() -> String {
+    std::env::var("TARS_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+struct Db {
+    config: StoreConfig,
+    _dir: tempfile::TempDir,
+    mysql_name: Option<String>,
+}
+
+impl Db {
+    async fn new(mysql: bool, cache: Option<Duration>) -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mysql_name = None;
+        let database_url = if mysql {
+            let name = format!("tars_store_{}_{}", std::process::id(), rand_suffix());
+            let mut conn = MySqlConnection::connect(&mysql_server())
+                .await
+                .expect("MariaDB for store tests");
+            sqlx::query(&format!("CREATE DATABASE `{name}`"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            mysql_name = Some(name.clone());
+            Some(format!("{}/{name}", mysql_server()))
+        } else {
+            None
+        };
+        let config = StoreConfig {
+            database_url,
+            data_dir: dir.path().to_path_buf(),
+            max_connections: Some(2),
+            acquire_timeout: Duration::from_secs(5),
+            server_cache_ttl: cache,
+        };
+        Db {
+            config,
+            _dir: dir,
+            mysql_name,
+        }
+    }
+
+    async fn open(&self) -> Store {
+        Store::open(&self.config).await.expect("open store")
+    }
+
+    async fn raw(&self, sql: &str) {
+        match &self.mysql_name {
+            Some(_) => {
+                let mut conn =
+                    MySqlConnection::connect(self.config.database_url.as_deref().unwrap())
+                        .await
+                        .unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+            None => {
+                let path = self.config.data_dir.join("tars.db");
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(name) = self.mysql_name.take() {
+            let server = mysql_server();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(mut conn) = MySqlConnection::connect(&server).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+fn server(app: &str, name: &str, node: &str) -> NewServer {
+    NewServer {
+        application: app.into(),
+        server_name: name.into(),
+        node_name: node.into(),
+        server_type: "tars_cpp".into(),
+        template_name: "tars.default".into(),
+        async_thread_num: 3,
+        posttime: t("2024-01-02 03:04:05"),
+        ..NewServer::default()
+    }
+}
+
+fn adapter(app: &str, name: &str, node: &str, obj: &str) -> NewAdapter {
+    NewAdapter {
+        application: app.into(),
+        server_name: name.into(),
+        node_name: node.into(),
+        adapter_name: format!("{app}.{name}.{obj}Adapter"),
+        servant: format!("{app}.{name}.{obj}"),
+        endpoint: format!("tcp -h {node} -p 10000"),
+        thread_num: 1,
+        max_connections: 10,
+        queuecap: 10,
+        queuetimeout: 10,
+        protocol: "tars".into(),
+        posttime: t("2024-01-02 03:04:05"),
+        ..NewAdapter::default()
+    }
+}
+
+async fn writes_are_visible_through_the_cache(mysql: bool) {
+    let db = Db::new(mysql, Some(Duration::from_secs(60))).await;
+    let store = db.open().await;
+    let filter = ServerFilter {
+        application: Some("App".into()),
+        ..ServerFilter::default()
+    };
+    assert!(store.list_servers(&filter, None).await.unwrap().is_empty());
+    let ids = store
+        .insert_servers_with_adapters(
+            &[server("App", "S", "10.0.0.1")],
+            &[adapter("App", "S", "10.0.0.1", "Obj")],
+        )
+        .await
+        .unwrap();
+    let listed = store.list_servers(&filter, None).await.unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "an insert invalidates the cached empty list"
+    );
+    assert_eq!(listed[0].posttime, Some(t("2024-01-02 03:04:05")));
+    let update = ServerUpdate {
+        exe_path: Some("/bin/x".into()),
+        ..ServerUpdate::default()
+    };
+    assert!(store
+        .update_server(ids[0], &update, t("2024-02-02 00:00:00"))
+        .await
+        .unwrap());
+    let listed = store.list_servers(&filter, None).await.unwrap();
+    assert_eq!(
+        listed[0].exe_path, "/bin/x",
+        "an update invalidates the cached list"
+    );
+    assert!(!store
+        .update_server(999_999, &update, t("2024-02-02 00:00:00"))
+        .await
+        .unwrap());
+}
+
+async fn duplicates_are_already_exists_and_roll_back(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    store
+        .insert_servers_with_adapters(&[server("App", "S", "10.0.0.1")], &[])
+        .await
+        .unwrap();
+    let err = store
+        .insert_servers_with_adapters(
+            &[
+                server("App", "S", "10.0.0.2"),
+                server("App", "S", "10.0.0.1"),
+            ],
+            &[adapter("App", "S", "10.0.0.2", "Obj")],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+    let all = store
+        .list_servers(&ServerFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "the batch rolled back as a whole");
+    assert!(store
+        .adapters_of_instance("App", "S", "10.0.0.2")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn opening_an_existing_tars_database_keeps_its_rows(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    store
+        .insert_servers_with_adapters(&[server("App", "Old", "10.0.0.9")], &[])
+        .await
+        .unwrap();
+    store.close().await;
+    // An operator's template of the same name as a shipped one must survive restarts.
+    db.raw("UPDATE t_profile_template SET profile = 'mine' WHERE template_name = 'tars.default'")
+        .await;
+    let reopened = db.open().await;
+    let all = reopened
+        .list_servers(&ServerFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].server_name.as_deref(), Some("Old"));
+    let tpl = reopened
+        .template_by_name("tars.default")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tpl.profile, "mine");
+}
+
+async fn tokens_expire_and_revoke(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    let now = t("2024-01-01 00:00:00");
+    let (id, ticket) = store
+        .create_token("alice", now, Some(t("2024-01-02 00:00:00")))
+        .await
+        .unwrap();
+    let hash = tars_store::tokens::hash_ticket(&ticket);
+    assert!(store
+        .active_token_by_hash(&hash, now)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .active_token_by_hash(&hash, t("2024-01-03 00:00:00"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.revoke_token(id, now).await.unwrap());
+    assert!(store
+        .active_token_by_hash(&hash, now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store.revoke_token(id, now).await.unwrap());
+}
+
+macro_rules! store_test_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(false).await } )* }
+        mod mariadb { $( #[tokio::test] async fn $name() { super::$name(true).await } )* }
+    };
+}
+
+store_test_suite!(
+    writes_are_visible_through_the_cache,
+    duplicates_are_already_exists_and_roll_back,
+    opening_an_existing_tars_database_keeps_its_rows,
+    tokens_expire_and_revoke,
+);
