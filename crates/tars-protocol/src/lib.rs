@@ -1,0 +1,25 @@
+//! The TARS RPC protocol, as the official implementation puts it on the wire.
+//!
+//! - [`codec`]: the tagged binary encoding (numbers in their most compact form, strings,
+//!   maps, lists, simple lists, structs), with a reader that never trusts a length.
+//! - [`frame`]: the 4-byte big-endian length prefix, checked before anything is buffered.
+//! - [`packet`]: `RequestPacket` / `ResponsePacket` of `tup/RequestF.tars`, and the
+//!   parameter layouts of TARS (iVersion 1, positional tags) and TUP (iVersion 3, a map of
+//!   named parameters).
+//! - [`endpoint`]: `tcp -h 10.0.0.5 -p 19385 -t 60000` and `Obj@endpoint` strings.
+//! - [`client`]: one multiplexed connection per endpoint, deadlines, reconnects.
+//! - [`server`]: accepting connections and dispatching calls to a [`server::Servant`].
+//! - [`node`]: the tarsnode `Node` interface (`framework/Node.tars`) and its structs.
+//!
+//! This crate knows nothing of the platform's database or HTTP API.
+
+pub mod client;
+pub mod codec;
+pub mod endpoint;
+pub mod error;
+pub mod frame;
+pub mod node;
+pub mod packet;
+pub mod server;
+
+pub use error::{CallError, DecodeError};
