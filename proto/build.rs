@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.DeployServerReply",
         ".tars.deployer.AdapterConf",
         ".tars.deployer.ProfileTemplate",
+        ".tars.deployer.CommandResult",
+        ".tars.deployer.RealtimeState",
     ];
     let mut config = tonic_prost_build::configure();
     for message in serialized {

@@ -25,11 +25,15 @@ fn start_gateway(
 }
 
 /// The backends as in-process services over `store`.
-fn start_backends(store: &Store, config: &tars_gateway::Config) -> InProcess {
+fn start_backends(
+    store: &Store,
+    config: &tars_gateway::Config,
+    nodes: tars_deployer::NodeConfig,
+) -> InProcess {
     let timeout = config.backend_timeout;
     InProcess {
         deployer: Some(in_process(
-            tars_deployer::grpc_service(store.clone()),
+            tars_deployer::grpc_service(store.clone(), nodes),
             timeout,
         )),
         task_runner: Some(in_process(tars_task_runner::grpc_service(), timeout)),
@@ -62,7 +66,11 @@ pub async fn serve() -> anyhow::Result<()> {
 
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = JoinSet::new();
-    let backends = start_backends(&store, &gateway_config);
+    let backends = start_backends(
+        &store,
+        &gateway_config,
+        tars_deployer::NodeConfig::from_env()?,
+    );
     start_gateway(
         &mut tasks,
         http_listener,

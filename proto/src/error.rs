@@ -22,19 +22,22 @@ pub enum ServiceErrorCode {
     PayloadTooLarge,
     /// A backend, the database or a node is unreachable (HTTP 503).
     Unavailable,
+    /// A node answered, with a failure (HTTP 502).
+    BadGateway,
     /// A bug on our side (HTTP 500).
     Internal,
 }
 
 impl ServiceErrorCode {
     /// Every code, for exhaustive tests.
-    pub const ALL: [ServiceErrorCode; 7] = [
+    pub const ALL: [ServiceErrorCode; 8] = [
         ServiceErrorCode::BadRequest,
         ServiceErrorCode::Unauthenticated,
         ServiceErrorCode::NotFound,
         ServiceErrorCode::Conflict,
         ServiceErrorCode::PayloadTooLarge,
         ServiceErrorCode::Unavailable,
+        ServiceErrorCode::BadGateway,
         ServiceErrorCode::Internal,
     ];
 
@@ -47,6 +50,7 @@ impl ServiceErrorCode {
             ServiceErrorCode::Conflict => Code::AlreadyExists,
             ServiceErrorCode::PayloadTooLarge => Code::ResourceExhausted,
             ServiceErrorCode::Unavailable => Code::Unavailable,
+            ServiceErrorCode::BadGateway => Code::Aborted,
             ServiceErrorCode::Internal => Code::Internal,
         }
     }
@@ -60,6 +64,7 @@ impl ServiceErrorCode {
             ServiceErrorCode::Conflict => 409,
             ServiceErrorCode::PayloadTooLarge => 413,
             ServiceErrorCode::Unavailable => 503,
+            ServiceErrorCode::BadGateway => 502,
             ServiceErrorCode::Internal => 500,
         }
     }
@@ -76,7 +81,8 @@ impl ServiceErrorCode {
             }
             Code::Unauthenticated | Code::PermissionDenied => ServiceErrorCode::Unauthenticated,
             Code::NotFound => ServiceErrorCode::NotFound,
-            Code::AlreadyExists | Code::Aborted => ServiceErrorCode::Conflict,
+            Code::AlreadyExists => ServiceErrorCode::Conflict,
+            Code::Aborted => ServiceErrorCode::BadGateway,
             Code::ResourceExhausted => ServiceErrorCode::PayloadTooLarge,
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 ServiceErrorCode::Unavailable
@@ -119,6 +125,7 @@ mod tests {
                 (ServiceErrorCode::Conflict, 409),
                 (ServiceErrorCode::PayloadTooLarge, 413),
                 (ServiceErrorCode::Unavailable, 503),
+                (ServiceErrorCode::BadGateway, 502),
                 (ServiceErrorCode::Internal, 500),
             ]
         );

@@ -13,6 +13,7 @@ pub mod adapter_conf;
 mod args;
 mod default_templates;
 pub mod error;
+pub mod node_info;
 pub mod notify;
 pub mod pool;
 pub mod profile_template;

@@ -12,6 +12,8 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// Database settings (`TARS_DATABASE_URL`, `TARS_DATA_DIR`, …).
     pub store: StoreConfig,
+    /// How nodes are reached (`TARS_NODE_PORT`, `TARS_NODE_TIMEOUT_MS`, …).
+    pub nodes: crate::nodes::NodeConfig,
 }
 
 impl Config {
@@ -20,6 +22,7 @@ impl Config {
         Ok(Config {
             grpc_addr: var_parsed("TARS_DEPLOYER_GRPC_ADDR", "127.0.0.1:7001".parse().unwrap())?,
             store: StoreConfig::from_env()?,
+            nodes: crate::nodes::NodeConfig::from_env()?,
         })
     }
 }

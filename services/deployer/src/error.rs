@@ -20,6 +20,9 @@ pub enum DeployerError {
     /// The database (or a node) cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// A node answered with a failure.
+    #[error("{0}")]
+    BadGateway(String),
     /// A bug or schema mismatch; details are logged.
     #[error("{0}")]
     Internal(String),
@@ -41,6 +44,7 @@ impl DeployerError {
             DeployerError::NotFound(_) => ServiceErrorCode::NotFound,
             DeployerError::Conflict(_) => ServiceErrorCode::Conflict,
             DeployerError::Unavailable(_) => ServiceErrorCode::Unavailable,
+            DeployerError::BadGateway(_) => ServiceErrorCode::BadGateway,
             DeployerError::Internal(_) => ServiceErrorCode::Internal,
         }
     }

@@ -1,26 +1,30 @@
 //! The gRPC face of the deployer: proto in, [`ops`](crate::ops) call, proto out. No rules
 //! live here; each method is one line of plumbing plus its trace span.
 
+use std::sync::Arc;
 use tars_proto::common::{Empty, ReadyReply};
 use tars_proto::deployer as pb;
 use tars_proto::deployer::deployer_server::Deployer;
+
 use tars_store::Store;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::error::DeployerError;
+use crate::nodes::Nodes;
 use crate::ops;
 
 /// The deployer service over one store.
 #[derive(Debug, Clone)]
 pub struct DeployerService {
     store: Store,
+    nodes: Arc<Nodes>,
 }
 
 impl DeployerService {
-    /// Serves the given store.
-    pub fn new(store: Store) -> DeployerService {
-        DeployerService { store }
+    /// Serves the given store, reaching nodes with `nodes`.
+    pub fn new(store: Store, nodes: Arc<Nodes>) -> DeployerService {
+        DeployerService { store, nodes }
     }
 }
 
@@ -282,6 +286,49 @@ impl Deployer for DeployerService {
         traced("CascadeSelectServer", request, |r| async move {
             Ok(pb::StringList {
                 items: ops::dictionaries::cascade_select_server(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn load_server(
+        &self,
+        request: Request<pb::LoadServerRequest>,
+    ) -> Result<Response<pb::LoadServerReply>, Status> {
+        traced("LoadServer", request, |r| async move {
+            Ok(pb::LoadServerReply {
+                result: ops::node_calls::load_server(&self.store, &self.nodes, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn send_command(
+        &self,
+        request: Request<pb::SendCommandRequest>,
+    ) -> Result<Response<pb::SendCommandReply>, Status> {
+        traced("SendCommand", request, |r| async move {
+            Ok(pb::SendCommandReply {
+                results: ops::node_calls::send_command(
+                    &self.store,
+                    &self.nodes,
+                    &r.server_ids,
+                    &r.command,
+                )
+                .await?,
+            })
+        })
+        .await
+    }
+
+    async fn get_realtime_state(
+        &self,
+        request: Request<pb::ServerId>,
+    ) -> Result<Response<pb::RealtimeState>, Status> {
+        traced("GetRealtimeState", request, |r| async move {
+            Ok(pb::RealtimeState {
+                realtime_state: ops::node_calls::get_realtime_state(&self.store, &self.nodes, r.id)
+                    .await?,
             })
         })
         .await

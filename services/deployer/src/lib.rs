@@ -7,7 +7,10 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod nodes;
 pub mod ops;
+
+use std::sync::Arc;
 
 use tars_proto::deployer::deployer_server::DeployerServer;
 use tars_store::Store;
@@ -16,10 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 pub use grpc::DeployerService;
+pub use nodes::{NodeConfig, Nodes};
 
 /// The deployer's gRPC service over `store`, to serve or to call in-process.
-pub fn grpc_service(store: Store) -> DeployerServer<DeployerService> {
-    DeployerServer::new(DeployerService::new(store)).max_decoding_message_size(64 << 20)
+pub fn grpc_service(store: Store, node_config: NodeConfig) -> DeployerServer<DeployerService> {
+    let nodes = Arc::new(Nodes::new(node_config));
+    DeployerServer::new(DeployerService::new(store, nodes)).max_decoding_message_size(64 << 20)
 }
 
 /// Serves the deployer on `listener` until `shutdown` is cancelled, then drains
@@ -30,13 +35,12 @@ pub fn grpc_service(store: Store) -> DeployerServer<DeployerService> {
 pub async fn run(
     listener: TcpListener,
     store: Store,
+    node_config: NodeConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(
-            DeployerServer::new(DeployerService::new(store)).max_decoding_message_size(64 << 20),
-        )
+        .add_service(grpc_service(store, node_config))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())

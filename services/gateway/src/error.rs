@@ -83,7 +83,8 @@ impl ApiError {
             | ServiceErrorCode::Unauthenticated
             | ServiceErrorCode::NotFound
             | ServiceErrorCode::Conflict
-            | ServiceErrorCode::PayloadTooLarge => ApiError::new(http, status.message()),
+            | ServiceErrorCode::PayloadTooLarge
+            | ServiceErrorCode::BadGateway => ApiError::new(http, status.message()),
             ServiceErrorCode::Unavailable => {
                 let detail = match status.code() {
                     tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
@@ -135,7 +136,7 @@ mod tests {
             (PermissionDenied, 401),
             (ResourceExhausted, 413),
             (FailedPrecondition, 400),
-            (Aborted, 409),
+            (Aborted, 502),
             (OutOfRange, 400),
             (Unimplemented, 500),
             (Internal, 500),

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::auth::require_ticket;
 use crate::error::ApiError;
-use crate::handlers::{adapter, dict, health, server, template};
+use crate::handlers::{adapter, dict, health, other, server, template};
 use crate::middleware::apply_middleware;
 use crate::state::AppState;
 
@@ -34,6 +34,14 @@ fn api_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/server_notify_list",
             get(server::server_notify_list).post(server::server_notify_list),
+        )
+        .route(
+            "/get_realtime_state",
+            get(server::get_realtime_state).post(server::get_realtime_state),
+        )
+        .route(
+            "/load_server",
+            get(server::load_server).post(server::load_server),
         )
         .route("/add_adapter_conf", post(adapter::add_adapter_conf))
         .route(
@@ -82,6 +90,11 @@ fn api_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/cascade_select_server",
             get(dict::cascade_select_server).post(dict::cascade_select_server),
+        )
+        // 其他
+        .route(
+            "/send_command",
+            get(other::send_command).post(other::send_command),
         )
         .route_layer(from_fn_with_state(state.clone(), require_ticket))
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod db;
 pub mod http;
+pub mod sim;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod convert;
 pub mod deploy;
 pub mod dictionaries;
+pub mod node_calls;
 pub mod notify;
 pub mod servers;
 pub mod templates;

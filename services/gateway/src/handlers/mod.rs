@@ -4,5 +4,6 @@
 pub mod adapter;
 pub mod dict;
 pub mod health;
+pub mod other;
 pub mod server;
 pub mod template;

@@ -1,0 +1,132 @@
+//! Calls that go straight to a server's tarsnode and answer with its result: load a
+//! server, send it a command, read its live state.
+
+use futures::stream::{self, StreamExt};
+use tars_proto::deployer::{CommandResult, LoadServerRequest};
+use tars_store::server_conf::ServerConfRow;
+use tars_store::Store;
+
+use super::validate;
+use crate::error::{DeployerError, DeployerResult};
+use crate::nodes::{call_failed, Nodes};
+
+/// Most nodes a command is sent to at once.
+const COMMAND_CONCURRENCY: usize = 64;
+
+fn names(server: &ServerConfRow) -> (String, String) {
+    (
+        server.application.clone().unwrap_or_default(),
+        server.server_name.clone().unwrap_or_default(),
+    )
+}
+
+/// `loadServer` on the instance's node: answers the node's result text.
+pub async fn load_server(
+    store: &Store,
+    nodes: &Nodes,
+    request: LoadServerRequest,
+) -> DeployerResult<String> {
+    validate::name("application", &request.application)?;
+    validate::name("server_name", &request.server_name)?;
+    validate::node_name("node_name", &request.node_name)?;
+    if store
+        .server_by_name(
+            &request.application,
+            &request.server_name,
+            &request.node_name,
+        )
+        .await?
+        .is_none()
+    {
+        return Err(DeployerError::NotFound(format!(
+            "server {}.{} is not deployed on node {}",
+            request.application, request.server_name, request.node_name
+        )));
+    }
+    let client = nodes.client(store, &request.node_name).await?;
+    let answer = client
+        .load_server(&request.application, &request.server_name, None)
+        .await
+        .map_err(|e| call_failed(&request.node_name, e))?;
+    if answer.ret != 0 {
+        return Err(DeployerError::BadGateway(format!(
+            "node {} could not load {}.{} (ret {}): {}",
+            request.node_name, request.application, request.server_name, answer.ret, answer.result
+        )));
+    }
+    Ok(answer.result)
+}
+
+/// `notifyServer(command)` on the node of each server, concurrently; one row per server
+/// in the order given. Unknown ids are refused before anything is sent.
+pub async fn send_command(
+    store: &Store,
+    nodes: &Nodes,
+    server_ids: &[i64],
+    command: &str,
+) -> DeployerResult<Vec<CommandResult>> {
+    if server_ids.is_empty() {
+        return Err(DeployerError::bad_param(
+            "server_ids",
+            "must list at least one server id",
+        ));
+    }
+    if command.trim().is_empty() {
+        return Err(DeployerError::bad_param("command", "is required"));
+    }
+    let mut servers = Vec::with_capacity(server_ids.len());
+    for id in server_ids {
+        let server = store
+            .server_by_id(*id)
+            .await?
+            .ok_or_else(|| super::servers::server_not_found(*id))?;
+        servers.push(server);
+    }
+    let results = stream::iter(servers)
+        .map(|server| async move {
+            let (application, server_name) = names(&server);
+            let node_name = server.node_name.clone();
+            let (ret_code, err_msg) = match nodes.client(store, &node_name).await {
+                Err(err) => (-1, err.to_string()),
+                Ok(client) => match client
+                    .notify_server(&application, &server_name, command, None)
+                    .await
+                {
+                    Ok(answer) => (i64::from(answer.ret), answer.result),
+                    Err(err) => (-1, call_failed(&node_name, err).to_string()),
+                },
+            };
+            CommandResult {
+                application,
+                server_name,
+                node_name,
+                ret_code,
+                err_msg,
+            }
+        })
+        .buffered(COMMAND_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(results)
+}
+
+/// The server's state as its node reports it now.
+pub async fn get_realtime_state(store: &Store, nodes: &Nodes, id: i64) -> DeployerResult<String> {
+    let server = store
+        .server_by_id(id)
+        .await?
+        .ok_or_else(|| super::servers::server_not_found(id))?;
+    let (application, server_name) = names(&server);
+    let client = nodes.client(store, &server.node_name).await?;
+    let (ret, info, result) = client
+        .get_state_info(&application, &server_name, None)
+        .await
+        .map_err(|e| call_failed(&server.node_name, e))?;
+    if ret != 0 {
+        return Err(DeployerError::BadGateway(format!(
+            "node {} has no state for {application}.{server_name} (ret {ret}): {result}",
+            server.node_name
+        )));
+    }
+    Ok(info.server_state.as_str().to_string())
+}

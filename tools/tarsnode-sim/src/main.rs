@@ -1,0 +1,111 @@
+//! `tarsnode-sim`: stands in for tarsnode on as many machines as needed, for tests,
+//! benchmarks and the development stack. Each listen address is one node.
+
+mod call_log;
+mod faults;
+mod node;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tars_protocol::frame::MAX_FRAME_LEN;
+use tars_protocol::node::{NodeDispatcher, NODE_SERVANT};
+use tars_protocol::server::{serve, ServerConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tarsnode-sim",
+    about = "Simulated tarsnode(s) serving tars.tarsnode.NodeObj"
+)]
+struct Args {
+    /// Address of one simulated node; repeat for more (e.g. 127.0.0.2:19385).
+    #[arg(long = "listen")]
+    listen: Vec<SocketAddr>,
+    /// A range of node IPs, all on --port: `127.0.0.2-127.0.0.50`.
+    #[arg(long)]
+    ips: Option<String>,
+    /// Port for --ips.
+    #[arg(long, default_value_t = tars_protocol::node::DEFAULT_NODE_PORT)]
+    port: u16,
+    /// Append one JSON line per call received to this file.
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Wait this long before answering each call.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Answer calls with return value -1: `IP` (every method) or `IP:method`. Repeatable.
+    #[arg(long = "fail")]
+    fail: Vec<String>,
+    /// Never answer: `IP` or `IP:method`. Repeatable.
+    #[arg(long = "hang")]
+    hang: Vec<String>,
+}
+
+fn expand_range(range: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
+    let (first, last) = range
+        .split_once('-')
+        .context("--ips takes FIRST-LAST, e.g. 127.0.0.2-127.0.0.50")?;
+    let first: std::net::Ipv4Addr = first.trim().parse().context("--ips: first address")?;
+    let last: std::net::Ipv4Addr = last.trim().parse().context("--ips: last address")?;
+    let (a, b) = (u32::from(first), u32::from(last));
+    anyhow::ensure!(
+        a <= b && b - a < 4096,
+        "--ips: the range must be ascending and hold at most 4096 addresses"
+    );
+    Ok((a..=b)
+        .map(|ip| SocketAddr::from((std::net::Ipv4Addr::from(ip), port)))
+        .collect())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = tars_common::telemetry::init("tarsnode-sim");
+    let args = Args::parse();
+    let mut addrs = args.listen.clone();
+    if let Some(range) = &args.ips {
+        addrs.extend(expand_range(range, args.port)?);
+    }
+    anyhow::ensure!(
+        !addrs.is_empty(),
+        "give at least one --listen address or an --ips range"
+    );
+    let log = match &args.log {
+        Some(path) => Some(Arc::new(call_log::CallLog::open(path)?)),
+        None => None,
+    };
+    let faults = Arc::new(faults::Faults::parse(&args.fail, &args.hang)?);
+    let latency = Duration::from_millis(args.latency_ms);
+    let shutdown = tars_common::shutdown::on_signals();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut bound = Vec::new();
+    for addr in addrs {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        bound.push(local.to_string());
+        let node = node::SimNode::new(local.ip().to_string(), log.clone(), faults.clone(), latency);
+        let config = ServerConfig {
+            servant_name: NODE_SERVANT.to_string(),
+            max_frame: MAX_FRAME_LEN,
+        };
+        tasks.spawn(serve(
+            listener,
+            config,
+            Arc::new(NodeDispatcher(Arc::new(node))),
+            shutdown.clone(),
+        ));
+    }
+    // Scripts and tests read this line; keep its shape.
+    println!("tarsnode-sim listening on {}", bound.join(","));
+    while let Some(result) = tasks.join_next().await {
+        if let Ok(Err(err)) = result {
+            tracing::error!(error = %err, "a node stopped serving");
+        }
+    }
+    Ok(())
+}
