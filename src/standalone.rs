@@ -1,7 +1,10 @@
 //! Standalone mode: every service in one process. The gateway serves HTTP on
 //! `TARS_HTTP_ADDR` and calls the deployer, task-runner and monitor in-process through
 //! the same gRPC clients it uses across machines (no sockets between them), all sharing
-//! one store and one shutdown signal.
+//! one store and one shutdown signal. Without `TARS_KAFKA_BROKERS` the task-runner takes
+//! tasks straight from the database.
+
+use std::time::Duration;
 
 use anyhow::Context;
 use tars_gateway::backends::{in_process, InProcess};
@@ -29,6 +32,7 @@ fn start_backends(
     store: &Store,
     config: &tars_gateway::Config,
     nodes: tars_deployer::NodeConfig,
+    task_runner: &tars_task_runner::Running,
 ) -> InProcess {
     let timeout = config.backend_timeout;
     InProcess {
@@ -36,7 +40,7 @@ fn start_backends(
             tars_deployer::grpc_service(store.clone(), nodes),
             timeout,
         )),
-        task_runner: Some(in_process(tars_task_runner::grpc_service(), timeout)),
+        task_runner: Some(in_process(task_runner.service.clone(), timeout)),
         monitor: Some(in_process(tars_monitor::grpc_service(), timeout)),
     }
 }
@@ -54,6 +58,8 @@ pub async fn serve() -> anyhow::Result<()> {
         }
     }
     let gateway_config = tars_gateway::Config::from_env()?;
+    let runner_config = tars_task_runner::Config::from_env()?;
+    let node_config = tars_deployer::NodeConfig::from_env()?;
     let http_listener = TcpListener::bind(gateway_config.http_addr)
         .await
         .with_context(|| {
@@ -66,11 +72,8 @@ pub async fn serve() -> anyhow::Result<()> {
 
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = JoinSet::new();
-    let backends = start_backends(
-        &store,
-        &gateway_config,
-        tars_deployer::NodeConfig::from_env()?,
-    );
+    let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
+    let backends = start_backends(&store, &gateway_config, node_config, &task_runner);
     start_gateway(
         &mut tasks,
         http_listener,
@@ -92,6 +95,7 @@ pub async fn serve() -> anyhow::Result<()> {
         // One service ending (failure or drain) ends them all.
         shutdown.cancel();
     }
+    task_runner.drain(Duration::from_secs(30)).await;
     store.close().await;
     tracing::info!("platform stopped");
     result

@@ -19,6 +19,7 @@ pub mod pool;
 pub mod profile_template;
 mod server_cache;
 pub mod server_conf;
+pub mod tasks;
 pub mod tokens;
 
 pub use error::StoreError;

@@ -379,3 +379,80 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// Sets a server instance's `setting_state` (`active` / `inactive`), as AdminRegistry
+    /// does when it starts or stops it.
+    pub async fn set_setting_state(
+        &self,
+        application: &str,
+        server_name: &str,
+        node_name: &str,
+        state: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE t_server_conf SET setting_state = ? WHERE application = ? AND server_name = ? AND node_name = ?")
+                .bind(state)
+                .bind(application)
+                .bind(server_name)
+                .bind(node_name)
+                .execute(pool)
+                .await?;
+        });
+        self.servers_changed();
+        Ok(())
+    }
+
+    /// Records a published version on a server instance.
+    pub async fn set_patch_version(
+        &self,
+        application: &str,
+        server_name: &str,
+        node_name: &str,
+        version: &str,
+        user: &str,
+        local_now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE t_server_conf SET patch_version = ?, patch_user = ?, patch_time = ? \
+                         WHERE application = ? AND server_name = ? AND node_name = ?")
+                .bind(version)
+                .bind(user)
+                .bind(local_now)
+                .bind(application)
+                .bind(server_name)
+                .bind(node_name)
+                .execute(pool)
+                .await?;
+        });
+        self.servers_changed();
+        Ok(())
+    }
+
+    /// Removes a server instance and its adapters, as undeploying does.
+    pub async fn delete_server_instance(
+        &self,
+        application: &str,
+        server_name: &str,
+        node_name: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM t_adapter_conf WHERE application = ? AND server_name = ? AND node_name = ?")
+                .bind(application)
+                .bind(server_name)
+                .bind(node_name)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM t_server_conf WHERE application = ? AND server_name = ? AND node_name = ?")
+                .bind(application)
+                .bind(server_name)
+                .bind(node_name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        self.servers_changed();
+        Ok(())
+    }
+}

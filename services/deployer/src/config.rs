@@ -13,7 +13,7 @@ pub struct Config {
     /// Database settings (`TARS_DATABASE_URL`, `TARS_DATA_DIR`, …).
     pub store: StoreConfig,
     /// How nodes are reached (`TARS_NODE_PORT`, `TARS_NODE_TIMEOUT_MS`, …).
-    pub nodes: crate::nodes::NodeConfig,
+    pub nodes: tars_nodes::NodeConfig,
 }
 
 impl Config {
@@ -22,7 +22,7 @@ impl Config {
         Ok(Config {
             grpc_addr: var_parsed("TARS_DEPLOYER_GRPC_ADDR", "127.0.0.1:7001".parse().unwrap())?,
             store: StoreConfig::from_env()?,
-            nodes: crate::nodes::NodeConfig::from_env()?,
+            nodes: tars_nodes::NodeConfig::from_env()?,
         })
     }
 }

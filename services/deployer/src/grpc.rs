@@ -11,8 +11,8 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::error::DeployerError;
-use crate::nodes::Nodes;
 use crate::ops;
+use tars_nodes::Nodes;
 
 /// The deployer service over one store.
 #[derive(Debug, Clone)]

@@ -7,7 +7,6 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
-pub mod nodes;
 pub mod ops;
 
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 pub use grpc::DeployerService;
-pub use nodes::{NodeConfig, Nodes};
+pub use tars_nodes::{NodeConfig, Nodes};
 
 /// The deployer's gRPC service over `store`, to serve or to call in-process.
 pub fn grpc_service(store: Store, node_config: NodeConfig) -> DeployerServer<DeployerService> {

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::auth::require_ticket;
 use crate::error::ApiError;
-use crate::handlers::{adapter, dict, health, other, server, template};
+use crate::handlers::{adapter, dict, health, other, server, task, template};
 use crate::middleware::apply_middleware;
 use crate::state::AppState;
 
@@ -57,6 +57,10 @@ fn api_routes(state: &AppState) -> Router<AppState> {
             "/adapter_conf_list",
             get(adapter::adapter_conf_list).post(adapter::adapter_conf_list),
         )
+        // 任务管理
+        .route("/add_task", post(task::add_task))
+        .route("/task", get(task::task).post(task::task))
+        .route("/task_list", get(task::task_list).post(task::task_list))
         // 模板
         .route(
             "/add_profile_template",

@@ -1,13 +1,32 @@
-//! The task-runner: executes queued tasks (start, stop, restart, patch, undeploy) against tarsnode. This version serves its readiness probe; task execution arrives with the task pipeline.
+//! The task-runner: accepts tasks (start, stop, restart, patch, undeploy) durably in the
+//! database, queues them through Kafka — or, standalone, takes them straight from the
+//! database — and executes each exactly once against tarsnode, surviving crashes of
+//! runners and outages of the broker.
 
-use tars_proto::common::{Empty, ReadyReply};
-use tars_proto::task_runner::task_runner_server::TaskRunner;
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod grpc;
+pub mod ops;
+pub mod queue;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tars_nodes::Nodes;
 use tars_proto::task_runner::task_runner_server::TaskRunnerServer;
+use tars_store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
 
-/// Where the service listens: `TARS_TASK_RUNNER_GRPC_ADDR`, default `127.0.0.1:7002`.
+pub use config::{Config, QueueConfig};
+use executor::{ExecConfig, Executor};
+pub use grpc::TaskRunnerService;
+use queue::sweeper::{self, SweepMode};
+
+/// Where the task-runner listens: `TARS_TASK_RUNNER_GRPC_ADDR`, default `127.0.0.1:7002`.
 pub fn grpc_addr_from_env() -> Result<std::net::SocketAddr, tars_common::env::EnvError> {
     tars_common::env::var_parsed(
         "TARS_TASK_RUNNER_GRPC_ADDR",
@@ -15,34 +34,168 @@ pub fn grpc_addr_from_env() -> Result<std::net::SocketAddr, tars_common::env::En
     )
 }
 
-/// The gRPC service.
-#[derive(Debug, Default, Clone)]
-pub struct Service;
+/// A started runner: its API, and its executor to drain on shutdown.
+pub struct Running {
+    /// The gRPC service, to serve or to call in-process.
+    pub service: TaskRunnerServer<TaskRunnerService>,
+    executor: Arc<Executor>,
+}
 
-#[tonic::async_trait]
-impl TaskRunner for Service {
-    async fn ready(&self, _request: Request<Empty>) -> Result<Response<ReadyReply>, Status> {
-        Ok(Response::new(ReadyReply {
-            ready: true,
-            detail: String::new(),
-        }))
+impl Running {
+    /// Waits for running tasks to finish, at most `limit`; unfinished ones are resumed by
+    /// another runner (or this one after restart) when their lease runs out.
+    pub async fn drain(&self, limit: Duration) {
+        self.executor.drain(limit).await;
     }
 }
 
-/// The gRPC service, to serve or to call in-process.
-pub fn grpc_service() -> TaskRunnerServer<Service> {
-    TaskRunnerServer::new(Service)
+/// Starts the background work (relay, consumer, sweeper) and returns the API.
+pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let nodes = Arc::new(Nodes::new(config.nodes.clone()));
+    let exec_config = ExecConfig {
+        runner_id: config.runner_id.clone(),
+        lease: config.lease,
+        item_concurrency: config.item_concurrency,
+        max_running_tasks: config.max_running_tasks,
+        patch_timeout: config.patch_timeout,
+        patch_obj: config.patch_obj.clone(),
+    };
+    let executor = Executor::new(store.clone(), nodes, exec_config, shutdown.clone());
+    let wake = Arc::new(Notify::new());
+    let sweep_period = (config.lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    match &config.queue {
+        QueueConfig::Embedded => {
+            tracing::info!(runner = %config.runner_id, "task queue: embedded (no Kafka)");
+            tokio::spawn(sweeper::run(
+                store.clone(),
+                executor.clone(),
+                SweepMode::Embedded,
+                sweep_period,
+                wake.clone(),
+                shutdown.clone(),
+            ));
+        }
+        QueueConfig::Kafka {
+            brokers,
+            topic,
+            dead_letter_topic,
+            group,
+        } => {
+            start_kafka(
+                &store,
+                &executor,
+                &wake,
+                brokers,
+                topic,
+                dead_letter_topic,
+                group,
+                &shutdown,
+            )?;
+            let grace = Duration::from_secs(30);
+            tokio::spawn(sweeper::run(
+                store.clone(),
+                executor.clone(),
+                SweepMode::Kafka {
+                    unclaimed_grace: grace,
+                },
+                sweep_period,
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            ));
+        }
+    }
+    Ok(Running {
+        service: TaskRunnerServer::new(TaskRunnerService::new(store, wake)),
+        executor,
+    })
 }
 
-/// Serves on `listener` until `shutdown` is cancelled.
+#[cfg(feature = "kafka")]
+#[allow(clippy::too_many_arguments)]
+fn start_kafka(
+    store: &Store,
+    executor: &Arc<Executor>,
+    wake: &Arc<Notify>,
+    brokers: &str,
+    topic: &str,
+    dead_letter_topic: &str,
+    group: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    use queue::kafka;
+    tracing::info!(%brokers, %topic, %group, "task queue: kafka");
+    let producer = kafka::producer(brokers).map_err(anyhow::Error::msg)?;
+    let publisher = Arc::new(kafka::KafkaPublisher {
+        producer: producer.clone(),
+        topic: topic.to_string(),
+    });
+    let settings = kafka::ConsumerSettings {
+        brokers: brokers.to_string(),
+        group: group.to_string(),
+        topic: topic.to_string(),
+        dead_letter_topic: dead_letter_topic.to_string(),
+    };
+    let (store_c, executor_c, shutdown_c) = (store.clone(), executor.clone(), shutdown.clone());
+    let topics = [topic.to_string(), dead_letter_topic.to_string()];
+    let brokers_c = brokers.to_string();
+    tokio::spawn(async move {
+        // Topics first (retrying while the broker is away), then consume.
+        loop {
+            let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+            match kafka::ensure_topics(&brokers_c, &refs).await {
+                Ok(()) => break,
+                Err(err) => tracing::warn!(error = %err, "waiting for the Kafka broker"),
+            }
+            tokio::select! {
+                _ = shutdown_c.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        if let Err(err) = kafka::consume(settings, store_c, executor_c, producer, shutdown_c).await
+        {
+            tracing::error!(error = %err, "kafka consumer stopped");
+        }
+    });
+    tokio::spawn(queue::relay::run(
+        store.clone(),
+        publisher,
+        wake.clone(),
+        shutdown.clone(),
+    ));
+    Ok(())
+}
+
+#[cfg(not(feature = "kafka"))]
+#[allow(clippy::too_many_arguments)]
+fn start_kafka(
+    _: &Store,
+    _: &Arc<Executor>,
+    _: &Arc<Notify>,
+    _: &str,
+    _: &str,
+    _: &str,
+    _: &str,
+    _: &CancellationToken,
+) -> anyhow::Result<()> {
+    anyhow::bail!("TARS_KAFKA_BROKERS is set but this build has no Kafka support (feature `kafka`)")
+}
+
+/// Serves the task-runner on `listener` until `shutdown`, then drains running tasks.
 ///
 /// # Errors
 /// When the gRPC server fails.
-pub async fn run(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let running = start(store, config, shutdown.clone())?;
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(grpc_service())
+        .add_service(running.service.clone())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
+    running.drain(Duration::from_secs(30)).await;
     Ok(())
 }

@@ -1,21 +1,28 @@
-//! `tars-task-runner`: the task-runner alone.
+//! `tars-task-runner`: the task-runner alone; run several against one database and one
+//! Kafka consumer group.
 
 use anyhow::Context;
 
-// Request handling allocates many small buffers from several threads; mimalloc's
-// per-thread heaps avoid the contention glibc's allocator showed under load.
+// Many small allocations from several threads under load; mimalloc avoids glibc's
+// allocator contention.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-task-runner");
-    let addr = tars_task_runner::grpc_addr_from_env()?;
-    let listener = tokio::net::TcpListener::bind(addr)
+    let config = tars_task_runner::Config::from_env()?;
+    let store = tars_store::Store::open(&config.store)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+        .context("cannot open the database")?;
+    let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-task-runner listening on {addr}");
-    tars_task_runner::run(listener, tars_common::shutdown::on_signals()).await
+    let shutdown = tars_common::shutdown::on_signals();
+    tars_task_runner::run(listener, store.clone(), config, shutdown).await?;
+    store.close().await;
+    Ok(())
 }

@@ -8,7 +8,14 @@ use tars_store::Store;
 
 use super::validate;
 use crate::error::{DeployerError, DeployerResult};
-use crate::nodes::{call_failed, Nodes};
+
+fn call_failed(node_name: &str, err: tars_protocol::CallError) -> DeployerError {
+    match classify(node_name, err) {
+        NodeFailure::Unreachable(msg) => DeployerError::Unavailable(msg),
+        NodeFailure::Failed(msg) => DeployerError::BadGateway(msg),
+    }
+}
+use tars_nodes::{classify, NodeFailure, Nodes};
 
 /// Most nodes a command is sent to at once.
 const COMMAND_CONCURRENCY: usize = 64;

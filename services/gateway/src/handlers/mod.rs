@@ -6,4 +6,5 @@ pub mod dict;
 pub mod health;
 pub mod other;
 pub mod server;
+pub mod task;
 pub mod template;

@@ -1,4 +1,5 @@
-//! Reaching tarsnodes: where a node listens and one reused client per address.
+//! Reaching tarsnodes: where a node listens and one reused client per address. Shared by
+//! the deployer (synchronous node calls) and the task-runner (tasks).
 //!
 //! A node's address is `t_node_info.node_obj` when tarsregistry recorded one, otherwise
 //! `<node_name>:<TARS_NODE_PORT>` (node names are IP addresses in TARS).
@@ -11,9 +12,7 @@ use tars_protocol::client::ClientConfig;
 use tars_protocol::endpoint::parse_obj_proxy;
 use tars_protocol::node::NodeClient;
 use tars_protocol::CallError;
-use tars_store::Store;
-
-use crate::error::{DeployerError, DeployerResult};
+use tars_store::{Store, StoreError};
 
 /// How to reach nodes.
 #[derive(Debug, Clone)]
@@ -68,7 +67,7 @@ impl Nodes {
     }
 
     /// The node's address.
-    pub async fn address(&self, store: &Store, node_name: &str) -> DeployerResult<String> {
+    pub async fn address(&self, store: &Store, node_name: &str) -> Result<String, StoreError> {
         if let Some(obj) = store.node_obj(node_name).await? {
             match parse_obj_proxy(&obj) {
                 Ok(proxy) => return Ok(proxy.endpoints[0].socket_addr()),
@@ -81,7 +80,11 @@ impl Nodes {
     }
 
     /// A client for the node (created on first use; connections are reused).
-    pub async fn client(&self, store: &Store, node_name: &str) -> DeployerResult<Arc<NodeClient>> {
+    pub async fn client(
+        &self,
+        store: &Store,
+        node_name: &str,
+    ) -> Result<Arc<NodeClient>, StoreError> {
         let addr = self.address(store, node_name).await?;
         let mut clients = self.clients.lock().expect("node clients poisoned");
         let client = clients.entry(addr.clone()).or_insert_with(|| {
@@ -98,12 +101,21 @@ impl Nodes {
     }
 }
 
-/// The API error for a failed node call, naming the node.
-pub fn call_failed(node_name: &str, err: CallError) -> DeployerError {
+/// How a failed node call should be reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeFailure {
+    /// The node could not be reached or did not answer in time.
+    Unreachable(String),
+    /// The node answered with a framework error or garbage.
+    Failed(String),
+}
+
+/// Classifies a failed node call, with a message naming the node.
+pub fn classify(node_name: &str, err: CallError) -> NodeFailure {
     match err {
         CallError::Remote { .. } | CallError::Malformed { .. } => {
-            DeployerError::BadGateway(format!("node {node_name} failed the call: {err}"))
+            NodeFailure::Failed(format!("node {node_name} failed the call: {err}"))
         }
-        _ => DeployerError::Unavailable(format!("node {node_name} is unreachable: {err}")),
+        _ => NodeFailure::Unreachable(format!("node {node_name} is unreachable: {err}")),
     }
 }

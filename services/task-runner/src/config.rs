@@ -1,0 +1,92 @@
+//! Task-runner configuration, from environment variables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tars_common::env::{var, var_or, var_parsed, EnvError};
+use tars_nodes::NodeConfig;
+use tars_store::StoreConfig;
+
+/// Where tasks are queued.
+#[derive(Debug, Clone)]
+pub enum QueueConfig {
+    /// In-process: the runner takes tasks straight from the database (standalone mode).
+    Embedded,
+    /// Kafka: accepted tasks are published to `topic`; runners form consumer group `group`.
+    Kafka {
+        brokers: String,
+        topic: String,
+        dead_letter_topic: String,
+        group: String,
+    },
+}
+
+/// Everything the task-runner needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TARS_TASK_RUNNER_GRPC_ADDR`, default `127.0.0.1:7002`.
+    pub grpc_addr: SocketAddr,
+    /// Database settings.
+    pub store: StoreConfig,
+    /// How nodes are reached.
+    pub nodes: NodeConfig,
+    /// `TARS_KAFKA_BROKERS` switches Kafka on; `TARS_KAFKA_TOPIC` (default `tars-tasks`),
+    /// `TARS_KAFKA_DLQ_TOPIC` (default `tars-tasks-dlq`), `TARS_KAFKA_GROUP` (default
+    /// `tars-task-runner`).
+    pub queue: QueueConfig,
+    /// `TARS_RUNNER_ID`: this runner's name in claims and locks (default host-pid-random).
+    pub runner_id: String,
+    /// `TARS_TASK_LEASE_MS`, default 10000: how long a claim lasts without renewal; a
+    /// crashed runner's tasks are taken over after this.
+    pub lease: Duration,
+    /// `TARS_TASK_ITEM_CONCURRENCY`, default 64: items of a parallel task run at once.
+    pub item_concurrency: usize,
+    /// `TARS_TASK_MAX_RUNNING`, default 64: tasks one runner executes at once.
+    pub max_running_tasks: usize,
+    /// `TARS_PATCH_TIMEOUT_MS`, default 300000: how long a node may take to patch.
+    pub patch_timeout: Duration,
+    /// `TARS_PATCH_OBJ`, default `tars.tarspatch.PatchObj`: where nodes fetch packages.
+    pub patch_obj: String,
+}
+
+impl Config {
+    /// Reads the configuration; errors name the variable at fault.
+    pub fn from_env() -> Result<Config, EnvError> {
+        let queue = match var("TARS_KAFKA_BROKERS") {
+            None => QueueConfig::Embedded,
+            Some(brokers) => QueueConfig::Kafka {
+                brokers,
+                topic: var_or("TARS_KAFKA_TOPIC", "tars-tasks"),
+                dead_letter_topic: var_or("TARS_KAFKA_DLQ_TOPIC", "tars-tasks-dlq"),
+                group: var_or("TARS_KAFKA_GROUP", "tars-task-runner"),
+            },
+        };
+        Ok(Config {
+            grpc_addr: var_parsed(
+                "TARS_TASK_RUNNER_GRPC_ADDR",
+                "127.0.0.1:7002".parse().expect("valid"),
+            )?,
+            store: StoreConfig::from_env()?,
+            nodes: NodeConfig::from_env()?,
+            queue,
+            runner_id: var("TARS_RUNNER_ID").unwrap_or_else(default_runner_id),
+            lease: Duration::from_millis(var_parsed("TARS_TASK_LEASE_MS", 10_000)?),
+            item_concurrency: var_parsed("TARS_TASK_ITEM_CONCURRENCY", 64)?,
+            max_running_tasks: var_parsed("TARS_TASK_MAX_RUNNING", 64)?,
+            patch_timeout: Duration::from_millis(var_parsed("TARS_PATCH_TIMEOUT_MS", 300_000)?),
+            patch_obj: var_or("TARS_PATCH_OBJ", "tars.tarspatch.PatchObj"),
+        })
+    }
+}
+
+fn default_runner_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{:06x}",
+        if host.is_empty() { "runner" } else { &host },
+        std::process::id(),
+        rand::random::<u32>() & 0xffffff
+    )
+}

@@ -1,0 +1,4 @@
+//! The task-runner's API operations.
+
+pub mod add_task;
+pub mod views;

@@ -1,0 +1,105 @@
+//! Reading tasks back: one task, or a filtered list.
+
+use chrono::NaiveDateTime;
+use tars_common::time::format_api_time;
+use tars_proto::task_runner::{TaskItemView, TaskListRequest, TaskView};
+use tars_store::tasks::{TaskFilter, TaskRow};
+use tars_store::{PageWindow, Store};
+
+use crate::error::{TaskError, TaskResult};
+use crate::status;
+
+async fn view(store: &Store, row: TaskRow) -> TaskResult<TaskView> {
+    let queue = store.task_queue_state(&row.task_no).await?;
+    let items = store.task_items(&row.task_no).await?;
+    let statuses: Vec<i64> = items.iter().map(|i| i.status.unwrap_or(0)).collect();
+    let (queued, task_status) = match &queue {
+        Some(q) if q.finished_at.is_some() => (false, status::finished_task_status(&statuses)),
+        Some(q) if q.claimed_by.is_some() => (false, status::task::RUNNING),
+        // Tasks written by other tools have no queue row: judge them by their items.
+        None if statuses.iter().all(|s| status::item::is_terminal(*s)) => {
+            (false, status::finished_task_status(&statuses))
+        }
+        _ => (true, status::task::NOT_START),
+    };
+    Ok(TaskView {
+        queued,
+        task_no: row.task_no.clone(),
+        serial: row.serial.unwrap_or(0) != 0,
+        status: task_status,
+        create_time: format_api_time(row.create_time),
+        user_name: row.user_name.unwrap_or_default(),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let s = i.status.unwrap_or(0);
+                TaskItemView {
+                    task_no: i.task_no,
+                    item_no: i.item_no,
+                    application: i.application.unwrap_or_default(),
+                    server_name: i.server_name.unwrap_or_default(),
+                    node_name: i.node_name.unwrap_or_default(),
+                    command: i.command.unwrap_or_default(),
+                    parameters_json: i.parameters.unwrap_or_default(),
+                    start_time: format_api_time(i.start_time),
+                    end_time: format_api_time(i.end_time),
+                    status: s as i32,
+                    status_info: status::item::name(s).to_string(),
+                    execute_info: i.log.unwrap_or_default(),
+                }
+            })
+            .collect(),
+    })
+}
+
+/// One task.
+pub async fn task(store: &Store, task_no: &str) -> TaskResult<TaskView> {
+    if task_no.trim().is_empty() {
+        return Err(TaskError::bad_param("task_no", "is required"));
+    }
+    let row = store.task(task_no).await?.ok_or_else(|| {
+        TaskError::NotFound(format!("no task {task_no}; list tasks with /api/task_list"))
+    })?;
+    view(store, row).await
+}
+
+fn parse_time(param: &str, value: &str, end_of_day: bool) -> TaskResult<Option<NaiveDateTime>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(value, tars_common::time::API_TIME_FORMAT) {
+        return Ok(Some(t));
+    }
+    match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(d) => Ok(Some(if end_of_day {
+            d.and_hms_opt(23, 59, 59).expect("valid time")
+        } else {
+            d.and_hms_opt(0, 0, 0).expect("valid time")
+        })),
+        Err(_) => Err(TaskError::bad_param(
+            param,
+            format!("{value:?} must be YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"),
+        )),
+    }
+}
+
+/// Tasks matching the filters, newest first.
+pub async fn task_list(store: &Store, request: TaskListRequest) -> TaskResult<Vec<TaskView>> {
+    let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    let filter = TaskFilter {
+        from: parse_time("from", &request.from, false)?,
+        to: parse_time("to", &request.to, true)?,
+        application: non_empty(request.application),
+        server_name: non_empty(request.server_name),
+        command: non_empty(request.command),
+    };
+    let window = request
+        .page
+        .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
+    let mut views = Vec::new();
+    for row in store.list_tasks(&filter, window).await? {
+        views.push(view(store, row).await?);
+    }
+    Ok(views)
+}
