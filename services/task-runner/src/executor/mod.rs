@@ -181,7 +181,7 @@ impl Executor {
         } else {
             // Owned items and a cloned handle per future: borrowing futures inside a
             // spawned task trip the compiler's higher-ranked lifetime checks.
-            let results: Vec<StoreResult<i64>> = stream::iter(items.into_iter())
+            let results: Vec<StoreResult<i64>> = stream::iter(items)
                 .map(|it| {
                     let (this, user) = (self.clone(), user.clone());
                     async move { this.run_item(&it, false, &user).await }
