@@ -11,4 +11,5 @@ mod errors;
 mod nodes;
 mod outages;
 mod servers;
+mod tasks;
 mod templates;

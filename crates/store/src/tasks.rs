@@ -89,6 +89,15 @@ pub struct PatchRow {
     pub md5: Option<String>,
 }
 
+/// `t_task.create_time` is a TIMESTAMP in TARS's MySQL schema, which sqlx decodes only
+/// as a zoned time; read it as DATETIME there, as the text it is in SQLite elsewhere.
+fn create_time_column(store: &Store) -> &'static str {
+    match store.backend() {
+        crate::Backend::MySql => "CAST(t.create_time AS DATETIME) AS create_time",
+        crate::Backend::Sqlite => "t.create_time",
+    }
+}
+
 const ITEM_COLUMNS: &str =
     "task_no, item_no, application, server_name, node_name, command, parameters, \
      start_time, end_time, status, log";
@@ -138,9 +147,12 @@ impl Store {
 
     /// The task row.
     pub async fn task(&self, task_no: &str) -> StoreResult<Option<TaskRow>> {
-        let sql = "SELECT task_no, serial, user_name, create_time FROM t_task WHERE task_no = ?";
+        let sql = format!(
+            "SELECT t.task_no, t.serial, t.user_name, {} FROM t_task t WHERE t.task_no = ?",
+            create_time_column(self)
+        );
         Ok(with_pool!(self, pool => {
-            sqlx::query_as::<_, TaskRow>(sql).bind(task_no).fetch_optional(pool).await?
+            sqlx::query_as::<_, TaskRow>(&sql).bind(task_no).fetch_optional(pool).await?
         }))
     }
 
@@ -178,8 +190,9 @@ impl Store {
             f.eq("i.command", v.as_str());
         }
         let mut sql = format!(
-            "SELECT t.task_no, t.serial, t.user_name, t.create_time FROM t_task t \
+            "SELECT t.task_no, t.serial, t.user_name, {} FROM t_task t \
              WHERE t.task_no IN (SELECT i.task_no FROM t_task_item i{})",
+            create_time_column(self),
             f.where_sql()
         );
         if filter.from.is_some() {

@@ -6,6 +6,7 @@ pub mod chaos;
 pub mod db;
 pub mod http;
 pub mod sim;
+pub mod tasks;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
