@@ -20,6 +20,13 @@ if ! mysqladmin --protocol=tcp -h 127.0.0.1 -P 3306 -u root status >/dev/null 2>
   fi
 fi
 
+# The Kafka tests run against Tansu, a Kafka-wire-compatible broker, started by the tests
+# themselves; install it once per machine (about 13 minutes).
+if ! tansu --version >/dev/null 2>&1 && ! "$HOME/.cargo/bin/tansu" --version >/dev/null 2>&1; then
+  echo "test.sh: installing the Tansu broker for the Kafka tests (once per machine)" >&2
+  cargo install tansu --version 0.6.0 --features dynostore,libsql,postgres --locked
+fi
+
 # The end-to-end tests spawn every service binary, so build them all first.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast

@@ -8,6 +8,7 @@ mod adapters;
 mod auth;
 mod dictionaries;
 mod errors;
+mod kafka;
 mod nodes;
 mod outages;
 mod servers;

@@ -43,6 +43,10 @@ pub struct Config {
     pub item_concurrency: usize,
     /// `TARS_TASK_MAX_RUNNING`, default 64: tasks one runner executes at once.
     pub max_running_tasks: usize,
+    /// `TARS_TASK_UNCLAIMED_GRACE_MS`, default 30000 (Kafka mode): a task published this
+    /// long ago that no consumer claimed (its message was lost, e.g. with a broker that
+    /// kept nothing across a restart) is taken from the database instead.
+    pub unclaimed_grace: Duration,
     /// `TARS_PATCH_TIMEOUT_MS`, default 300000: how long a node may take to patch.
     pub patch_timeout: Duration,
     /// `TARS_PATCH_OBJ`, default `tars.tarspatch.PatchObj`: where nodes fetch packages.
@@ -73,6 +77,10 @@ impl Config {
             lease: Duration::from_millis(var_parsed("TARS_TASK_LEASE_MS", 10_000)?),
             item_concurrency: var_parsed("TARS_TASK_ITEM_CONCURRENCY", 64)?,
             max_running_tasks: var_parsed("TARS_TASK_MAX_RUNNING", 64)?,
+            unclaimed_grace: Duration::from_millis(var_parsed(
+                "TARS_TASK_UNCLAIMED_GRACE_MS",
+                30_000,
+            )?),
             patch_timeout: Duration::from_millis(var_parsed("TARS_PATCH_TIMEOUT_MS", 300_000)?),
             patch_obj: var_or("TARS_PATCH_OBJ", "tars.tarspatch.PatchObj"),
         })

@@ -91,7 +91,7 @@ pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyho
                 group,
                 &shutdown,
             )?;
-            let grace = Duration::from_secs(30);
+            let grace = config.unclaimed_grace;
             tokio::spawn(sweeper::run(
                 store.clone(),
                 executor.clone(),

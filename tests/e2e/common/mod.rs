@@ -2,6 +2,7 @@
 //! `tars-gateway` + `tars-deployer` apart) against SQLite or a throw-away MariaDB
 //! database, and talks HTTP to them. Children are killed by PID when dropped.
 
+pub mod broker;
 pub mod chaos;
 pub mod db;
 pub mod http;
@@ -91,6 +92,22 @@ impl Process {
                 let log_text = std::fs::read_to_string(log).unwrap_or_default();
                 panic!("{name} did not announce its address within 60 s; its log:\n{log_text}");
             }
+        }
+    }
+
+    /// Starts `program` without waiting for an address line (for third-party programs).
+    pub fn spawn_plain(name: &str, program: &Path, args: &[&str], log: &Path) -> Process {
+        let log_file = std::fs::File::create(log).expect("create log file");
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::from(log_file.try_clone().expect("clone log")))
+            .stderr(Stdio::from(log_file))
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Process {
+            child,
+            name: name.to_string(),
         }
     }
 

@@ -33,7 +33,9 @@ fn base_config(brokers: &str) -> ClientConfig {
     config
         .set("bootstrap.servers", brokers)
         .set("socket.timeout.ms", "10000")
-        .set("reconnect.backoff.max.ms", "2000");
+        .set("reconnect.backoff.max.ms", "2000")
+        // Notice a recreated topic (a restarted broker) within seconds, not minutes.
+        .set("topic.metadata.refresh.interval.ms", "2000");
     config
 }
 
@@ -149,6 +151,9 @@ pub async fn consume(
         .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "1000")
         .set("max.poll.interval.ms", "60000")
+        // Bound how long a fetch waits for data: this is the floor of pickup latency
+        // with brokers that do not answer a long poll as soon as data arrives.
+        .set("fetch.wait.max.ms", "50")
         .create()
         .map_err(|e| {
             format!(
