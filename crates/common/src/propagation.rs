@@ -50,3 +50,28 @@ pub fn adopt_remote_parent(span: &tracing::Span, metadata: &tonic::metadata::Met
     });
     let _ = span.set_parent(parent);
 }
+
+/// Runs one gRPC operation inside a span that continues the caller's trace, and turns
+/// its error into a status. Every backend's RPC methods go through this.
+pub async fn traced_rpc<T, Req, E, F, Fut>(
+    service: &'static str,
+    rpc: &'static str,
+    request: tonic::Request<Req>,
+    op: F,
+) -> Result<tonic::Response<T>, tonic::Status>
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: Into<tonic::Status> + std::fmt::Display,
+{
+    use tracing::Instrument;
+    let span = tracing::info_span!("rpc", service, rpc);
+    adopt_remote_parent(&span, request.metadata());
+    match op(request.into_inner()).instrument(span.clone()).await {
+        Ok(reply) => Ok(tonic::Response::new(reply)),
+        Err(err) => {
+            span.in_scope(|| tracing::debug!(error = %err, "request failed"));
+            Err(err.into())
+        }
+    }
+}

@@ -8,7 +8,6 @@ use tars_proto::deployer::deployer_server::Deployer;
 
 use tars_store::Store;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 use crate::error::DeployerError;
 use crate::ops;
@@ -28,8 +27,7 @@ impl DeployerService {
     }
 }
 
-/// Runs one operation inside a span that continues the caller's trace, and turns its
-/// error into a gRPC status.
+/// Every RPC runs through the shared span-and-status wrapper.
 async fn traced<T, Req, F, Fut>(
     name: &'static str,
     request: Request<Req>,
@@ -39,16 +37,7 @@ where
     F: FnOnce(Req) -> Fut,
     Fut: std::future::Future<Output = Result<T, DeployerError>>,
 {
-    let span = tracing::info_span!("deployer", rpc = name);
-    tars_common::propagation::adopt_remote_parent(&span, request.metadata());
-    let message = request.into_inner();
-    match op(message).instrument(span.clone()).await {
-        Ok(reply) => Ok(Response::new(reply)),
-        Err(err) => {
-            span.in_scope(|| tracing::debug!(error = %err, "request failed"));
-            Err(err.into())
-        }
-    }
+    tars_common::propagation::traced_rpc("deployer", name, request, op).await
 }
 
 #[tonic::async_trait]

@@ -8,7 +8,6 @@ use tars_proto::task_runner::task_runner_server::TaskRunner;
 use tars_store::Store;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 use crate::error::TaskError;
 use crate::ops;
@@ -27,6 +26,7 @@ impl TaskRunnerService {
     }
 }
 
+/// Every RPC runs through the shared span-and-status wrapper.
 async fn traced<T, Req, F, Fut>(
     name: &'static str,
     request: Request<Req>,
@@ -36,13 +36,7 @@ where
     F: FnOnce(Req) -> Fut,
     Fut: std::future::Future<Output = Result<T, TaskError>>,
 {
-    let span = tracing::info_span!("task-runner", rpc = name);
-    tars_common::propagation::adopt_remote_parent(&span, request.metadata());
-    op(request.into_inner())
-        .instrument(span)
-        .await
-        .map(Response::new)
-        .map_err(Status::from)
+    tars_common::propagation::traced_rpc("task-runner", name, request, op).await
 }
 
 #[tonic::async_trait]
