@@ -152,21 +152,49 @@ async fn a_runner_killed_mid_task_is_taken_over_without_repeating_items() {
             "start",
         ));
     }
-    // Only runner-a (in the split platform) runs until the task is under way.
+    let mut runner_b = Some(second_runner(&p, "runner-b"));
     let task_no = add_task(&p.api, true, items).await;
     let started = Instant::now();
     while sim.calls_of("startServer").len() < 2 {
         assert!(started.elapsed() < LIMIT, "the task never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let runner_index = 1; // deployer, task-runner, monitor, gateway
-    p.processes[runner_index].kill();
+    let db = p.db().await;
+    let holder = db
+        .fetch_text(&format!(
+            "SELECT claimed_by FROM t_platform_task_queue WHERE task_no = '{task_no}'"
+        ))
+        .await
+        .expect("the task is claimed");
+    // kill -9 the runner that holds the task: the other one takes it over.
+    if holder == "runner-a" {
+        p.processes[1].kill(); // deployer, task-runner, monitor, gateway
+                               // The gateway reads tasks through runner-a's address (in the shared env): put a
+                               // runner back there.
+        let mut env: Vec<(String, String)> = p
+            .env
+            .iter()
+            .filter(|(k, _)| k != "TARS_RUNNER_ID")
+            .cloned()
+            .collect();
+        env.push(("TARS_RUNNER_ID".into(), "runner-a2".into()));
+        let (replacement, _) = Process::spawn(
+            "runner-a2",
+            &binary("tars-task-runner"),
+            &[],
+            &env,
+            &p.dir.path().join("runner-a2.log"),
+        );
+        p.processes[1] = replacement;
+    } else {
+        assert_eq!(holder, "runner-b");
+        runner_b.take().unwrap().kill();
+    }
     let done_before_kill: Vec<String> = sim
         .calls_of("startServer")
         .iter()
         .map(|c| c["node"].as_str().unwrap().to_string())
         .collect();
-    let _runner_b = second_runner(&p, "runner-b");
     let t = wait_task(&p.api, &task_no, LIMIT).await;
     assert_eq!(t["status"], 3, "the other runner finished the task: {t}");
     let starts: Vec<String> = sim

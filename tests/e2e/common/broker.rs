@@ -1,5 +1,6 @@
-//! A real Kafka-protocol broker for the tests: Tansu, with in-memory storage, on its own
-//! loopback port. `scripts/test.sh` (and `.ci/run`) install it when missing.
+//! A real Kafka-protocol broker for the tests: Tansu on its own loopback port, keeping
+//! its data in a SQLite file so that a restart loses nothing, as with a real Kafka.
+//! `scripts/test.sh` (and `.ci/run`) install it when missing.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -69,8 +70,9 @@ impl Broker {
                 "--advertised-listener-url",
                 &url,
                 "--storage-engine",
-                "memory://tansu/",
+                "sqlite://tansu.db",
             ],
+            self.dir.path(),
             &log,
         );
         let started = Instant::now();
@@ -86,7 +88,7 @@ impl Broker {
         self.process = Some(process);
     }
 
-    /// Kills the broker (everything it held in memory is gone).
+    /// Kills the broker (its data file stays for the next start).
     pub fn stop(&mut self) {
         if let Some(mut p) = self.process.take() {
             p.kill();

@@ -156,4 +156,18 @@ impl DirectDb {
             }
         }
     }
+
+    /// One text column of the first row, if any.
+    pub async fn fetch_text(&self, sql: &str) -> Option<String> {
+        match self {
+            DirectDb::Sqlite(pool) => sqlx::query_scalar::<_, String>(sql)
+                .fetch_optional(pool)
+                .await
+                .unwrap(),
+            DirectDb::MySql(pool) => sqlx::query_scalar::<_, String>(sql)
+                .fetch_optional(pool)
+                .await
+                .unwrap(),
+        }
+    }
 }

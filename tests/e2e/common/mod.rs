@@ -95,10 +95,17 @@ impl Process {
         }
     }
 
-    /// Starts `program` without waiting for an address line (for third-party programs).
-    pub fn spawn_plain(name: &str, program: &Path, args: &[&str], log: &Path) -> Process {
+    /// Starts `program` in `cwd` without waiting for an address line (third-party programs).
+    pub fn spawn_plain(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        cwd: &Path,
+        log: &Path,
+    ) -> Process {
         let log_file = std::fs::File::create(log).expect("create log file");
         let child = Command::new(program)
+            .current_dir(cwd)
             .args(args)
             .stdout(Stdio::from(log_file.try_clone().expect("clone log")))
             .stderr(Stdio::from(log_file))
