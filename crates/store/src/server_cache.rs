@@ -27,12 +27,13 @@ struct Entry {
     rows: Arc<Vec<ServerConfRow>>,
 }
 
-/// Cached server lists by filter.
+/// Cached server lists by filter, and single servers by id.
 #[derive(Debug)]
 pub(crate) struct ServerListCache {
     ttl: Duration,
     generation: AtomicU64,
     entries: Mutex<HashMap<ServerFilter, Entry>>,
+    by_id: Mutex<HashMap<i64, Entry>>,
 }
 
 impl ServerListCache {
@@ -41,6 +42,7 @@ impl ServerListCache {
             ttl,
             generation: AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
+            by_id: Mutex::new(HashMap::new()),
         }
     }
 
@@ -65,6 +67,31 @@ impl ServerListCache {
         }
         entries.insert(
             filter,
+            Entry {
+                generation,
+                stored: Instant::now(),
+                rows,
+            },
+        );
+    }
+
+    /// The cached server with that id (an empty list caches "no such server").
+    pub(crate) fn get_by_id(&self, id: i64) -> Option<Arc<Vec<ServerConfRow>>> {
+        let current = self.generation();
+        let entries = self.by_id.lock().expect("server cache poisoned");
+        entries
+            .get(&id)
+            .filter(|e| e.generation == current && e.stored.elapsed() < self.ttl)
+            .map(|e| e.rows.clone())
+    }
+
+    pub(crate) fn put_by_id(&self, id: i64, generation: u64, rows: Arc<Vec<ServerConfRow>>) {
+        let mut entries = self.by_id.lock().expect("server cache poisoned");
+        if entries.len() >= MAX_ENTRIES * 4 {
+            entries.clear();
+        }
+        entries.insert(
+            id,
             Entry {
                 generation,
                 stored: Instant::now(),

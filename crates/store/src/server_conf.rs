@@ -150,8 +150,21 @@ pub struct TreeEntry {
 }
 
 impl Store {
-    /// The server with that id.
+    /// The server with that id (served from the read cache when it is on).
     pub async fn server_by_id(&self, id: i64) -> StoreResult<Option<ServerConfRow>> {
+        let Some(cache) = &self.server_cache else {
+            return self.query_server_by_id(id).await;
+        };
+        if let Some(rows) = cache.get_by_id(id) {
+            return Ok(rows.first().cloned());
+        }
+        let generation = cache.generation();
+        let row = self.query_server_by_id(id).await?;
+        cache.put_by_id(id, generation, Arc::new(row.iter().cloned().collect()));
+        Ok(row)
+    }
+
+    async fn query_server_by_id(&self, id: i64) -> StoreResult<Option<ServerConfRow>> {
         let sql = format!("SELECT {SERVER_COLUMNS} FROM t_server_conf WHERE id = ?");
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, ServerConfRow>(&sql).bind(id).fetch_optional(pool).await?
