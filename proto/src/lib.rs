@@ -27,3 +27,19 @@ pub mod monitor {
 }
 
 pub use error::ServiceErrorCode;
+
+impl common::ReadyReply {
+    /// The readiness answer for the outcome of a dependency check (e.g. a database ping).
+    pub fn from_check<E: std::fmt::Display>(check: Result<(), E>) -> common::ReadyReply {
+        match check {
+            Ok(()) => common::ReadyReply {
+                ready: true,
+                detail: String::new(),
+            },
+            Err(err) => common::ReadyReply {
+                ready: false,
+                detail: err.to_string(),
+            },
+        }
+    }
+}

@@ -50,7 +50,32 @@ pub struct Reply {
     pub params: Params,
 }
 
-type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes, CallError>>>>>;
+/// A decoded answer: a TARS ResponsePacket, or a TUP answer shaped as a RequestPacket.
+/// The reader decodes each answer once, to route it by request id, and hands it over.
+enum Answer {
+    Tars(ResponsePacket),
+    Tup(RequestPacket),
+}
+
+impl Answer {
+    fn decode(payload: &[u8]) -> Result<Answer, DecodeError> {
+        if peek_version(payload)? == VERSION_TUP {
+            Ok(Answer::Tup(decode_struct(payload)?))
+        } else {
+            Ok(Answer::Tars(decode_struct(payload)?))
+        }
+    }
+
+    /// Tag 3 in a TARS response, tag 4 in a TUP one: the decoders already know which.
+    fn request_id(&self) -> i32 {
+        match self {
+            Answer::Tars(p) => p.request_id,
+            Answer::Tup(p) => p.request_id,
+        }
+    }
+}
+
+type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Answer, CallError>>>>>;
 
 struct Connection {
     outbox: mpsc::Sender<Bytes>,
@@ -182,7 +207,7 @@ impl ServantClient {
                 reason: "writer stopped".into(),
             });
         }
-        let payload = match tokio::time::timeout_at(deadline, rx).await {
+        let answer = match tokio::time::timeout_at(deadline, rx).await {
             Err(_) => {
                 forget();
                 return Err(timed_out());
@@ -195,57 +220,49 @@ impl ServantClient {
             }
             Ok(Ok(result)) => result?,
         };
-        self.parse_reply(version, &payload)
+        self.reply(answer)
     }
 
-    fn parse_reply(&self, version: i16, payload: &[u8]) -> Result<Reply, CallError> {
+    fn reply(&self, answer: Answer) -> Result<Reply, CallError> {
         let malformed = |error: DecodeError| CallError::Malformed {
             addr: self.addr.clone(),
             error,
         };
-        if version == VERSION_TUP {
-            let packet: RequestPacket = decode_struct(payload).map_err(malformed)?;
-            let code: i32 = packet
-                .status
-                .get(STATUS_RESULT_CODE)
-                .map(|c| c.trim().parse().unwrap_or(-1))
-                .unwrap_or(0);
-            if code != 0 {
-                let desc = packet
+        match answer {
+            Answer::Tup(packet) => {
+                let code: i32 = packet
                     .status
-                    .get(STATUS_RESULT_DESC)
-                    .cloned()
-                    .unwrap_or_default();
-                return Err(CallError::Remote {
-                    addr: self.addr.clone(),
-                    ret: code,
-                    desc,
-                });
+                    .get(STATUS_RESULT_CODE)
+                    .map(|c| c.trim().parse().unwrap_or(-1))
+                    .unwrap_or(0);
+                if code != 0 {
+                    let desc = packet
+                        .status
+                        .get(STATUS_RESULT_DESC)
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(CallError::Remote {
+                        addr: self.addr.clone(),
+                        ret: code,
+                        desc,
+                    });
+                }
+                let params = Params::of_request(VERSION_TUP, &packet.buffer).map_err(malformed)?;
+                Ok(Reply { params })
             }
-            let params = Params::of_request(VERSION_TUP, &packet.buffer).map_err(malformed)?;
-            Ok(Reply { params })
-        } else {
-            let packet: ResponsePacket = decode_struct(payload).map_err(malformed)?;
-            if packet.ret != 0 {
-                return Err(CallError::Remote {
-                    addr: self.addr.clone(),
-                    ret: packet.ret,
-                    desc: packet.result_desc,
-                });
+            Answer::Tars(packet) => {
+                if packet.ret != 0 {
+                    return Err(CallError::Remote {
+                        addr: self.addr.clone(),
+                        ret: packet.ret,
+                        desc: packet.result_desc,
+                    });
+                }
+                Ok(Reply {
+                    params: Params::Tars(packet.buffer),
+                })
             }
-            Ok(Reply {
-                params: Params::Tars(packet.buffer),
-            })
         }
-    }
-}
-
-/// The request id of an answer: tag 3 in a TARS response, tag 4 in a TUP one.
-fn answer_request_id(payload: &[u8]) -> Result<i32, DecodeError> {
-    if peek_version(payload)? == VERSION_TUP {
-        Ok(decode_struct::<RequestPacket>(payload)?.request_id)
-    } else {
-        Ok(decode_struct::<ResponsePacket>(payload)?.request_id)
     }
 }
 
@@ -282,12 +299,13 @@ fn spawn_connection(stream: TcpStream, addr: String, max_frame: usize) -> Connec
         let end: Result<String, DecodeError> = loop {
             match frame::split_frame(&mut buf, max_frame) {
                 Ok(Some(payload)) => {
-                    match answer_request_id(&payload) {
-                        Ok(id) => {
+                    match Answer::decode(&payload) {
+                        Ok(answer) => {
+                            let id = answer.request_id();
                             if let Some(tx) =
                                 reader_pending.lock().expect("pending poisoned").remove(&id)
                             {
-                                let _ = tx.send(Ok(payload));
+                                let _ = tx.send(Ok(answer));
                             }
                         }
                         Err(err) => break Err(err),

@@ -17,16 +17,6 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A TCP endpoint.
-    pub fn tcp(host: impl Into<String>, port: u16) -> Endpoint {
-        Endpoint {
-            transport: "tcp".into(),
-            host: host.into(),
-            port,
-            timeout_ms: None,
-        }
-    }
-
     /// `host:port`, for connecting.
     pub fn socket_addr(&self) -> String {
         if self.host.contains(':') {

@@ -39,9 +39,6 @@ pub enum DecodeError {
         /// The largest accepted.
         max: usize,
     },
-    /// The frame's declared length and its content disagree.
-    #[error("frame content does not match its length: {0}")]
-    FrameContent(String),
 }
 
 /// Why a remote call failed.

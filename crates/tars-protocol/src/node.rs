@@ -203,33 +203,7 @@ impl TarsStruct for PatchRequest {
     }
 }
 
-/// `LoadInfo`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LoadInfo {
-    pub avg1: f32,
-    pub avg5: f32,
-    pub avg15: f32,
-    pub avg_cpu: i32,
-}
-
-impl TarsStruct for LoadInfo {
-    fn write_fields(&self, w: &mut Writer) {
-        self.avg1.write(w, 0);
-        self.avg5.write(w, 1);
-        self.avg15.write(w, 2);
-        self.avg_cpu.write(w, 3);
-    }
-    fn read_fields(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(LoadInfo {
-            avg1: r.required(0)?,
-            avg5: r.required(1)?,
-            avg15: r.required(2)?,
-            avg_cpu: r.optional(3, 0)?,
-        })
-    }
-}
-
-struct_field!(ServerStateInfo, PatchInfo, PatchRequest, LoadInfo);
+struct_field!(ServerStateInfo, PatchInfo, PatchRequest);
 
 /// The return value and result string most Node methods answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -83,11 +83,6 @@ impl<C: Clone> Backend<C> {
     pub fn name(&self) -> &'static str {
         self.name
     }
-
-    /// Where the backend is.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
 }
 
 /// All backends of the gateway.

@@ -43,16 +43,7 @@ where
 impl TaskRunner for TaskRunnerService {
     async fn ready(&self, request: Request<Empty>) -> Result<Response<ReadyReply>, Status> {
         traced("Ready", request, |_| async {
-            Ok(match self.store.ping().await {
-                Ok(()) => ReadyReply {
-                    ready: true,
-                    detail: String::new(),
-                },
-                Err(err) => ReadyReply {
-                    ready: false,
-                    detail: err.to_string(),
-                },
-            })
+            Ok(ReadyReply::from_check(self.store.ping().await))
         })
         .await
     }

@@ -21,11 +21,6 @@ impl Writer {
         self.buf.freeze()
     }
 
-    /// The bytes written so far, without consuming the writer.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.buf
-    }
-
     /// Writes a head.
     pub fn head(&mut self, tag: u8, ty: TarsType) {
         if tag < 15 {

@@ -191,19 +191,24 @@ pub async fn consume(
             Ok(task_no) => loop {
                 // Keep trying until the claim's outcome is durable; committing before
                 // would lose the task if this runner died now.
-                let known = store.task_queue_state(&task_no).await;
-                let outcome = match known {
-                    Ok(None) => {
-                        dead_letter(
-                            &dead_letters,
-                            &settings.dead_letter_topic,
-                            &message,
-                            "no such task",
-                        )
-                        .await;
-                        Ok(false)
-                    }
-                    Ok(Some(_)) => executor.take(&task_no).await,
+                // A refused claim is the common redelivery case; only then is it worth
+                // asking whether the task exists at all.
+                let outcome = match executor.take(&task_no).await {
+                    Ok(false) => match store.task_queue_state(&task_no).await {
+                        Ok(None) => {
+                            dead_letter(
+                                &dead_letters,
+                                &settings.dead_letter_topic,
+                                &message,
+                                "no such task",
+                            )
+                            .await;
+                            Ok(())
+                        }
+                        Ok(Some(_)) => Ok(()),
+                        Err(err) => Err(err),
+                    },
+                    Ok(true) => Ok(()),
                     Err(err) => Err(err),
                 };
                 match outcome {
