@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "protos/common.proto",
         "protos/deployer.proto",
+        "protos/config_files.proto",
         "protos/task_runner.proto",
         "protos/monitor.proto",
     ];
@@ -24,6 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.ProfileTemplate",
         ".tars.deployer.CommandResult",
         ".tars.deployer.RealtimeState",
+        ".tars.deployer.ConfigFile",
+        ".tars.deployer.ConfigHistory",
+        ".tars.deployer.ConfigHistoryPage",
+        ".tars.deployer.ConfigRef",
+        ".tars.deployer.ConfigRefDetail",
     ];
     let mut config = tonic_prost_build::configure();
     for message in serialized {

@@ -31,13 +31,13 @@ fn start_gateway(
 fn start_backends(
     store: &Store,
     config: &tars_gateway::Config,
-    nodes: tars_deployer::NodeConfig,
+    deployer: tars_deployer::Settings,
     task_runner: &tars_task_runner::Running,
 ) -> InProcess {
     let timeout = config.backend_timeout;
     InProcess {
         deployer: Some(in_process(
-            tars_deployer::grpc_service(store.clone(), nodes),
+            tars_deployer::grpc_service(store.clone(), deployer),
             timeout,
         )),
         task_runner: Some(in_process(task_runner.service.clone(), timeout)),
@@ -59,7 +59,7 @@ pub async fn serve() -> anyhow::Result<()> {
     }
     let gateway_config = tars_gateway::Config::from_env()?;
     let runner_config = tars_task_runner::Config::from_env()?;
-    let node_config = tars_deployer::NodeConfig::from_env()?;
+    let deployer_settings = tars_deployer::Settings::from_env()?;
     let http_listener = TcpListener::bind(gateway_config.http_addr)
         .await
         .with_context(|| {
@@ -73,7 +73,7 @@ pub async fn serve() -> anyhow::Result<()> {
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = JoinSet::new();
     let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
-    let backends = start_backends(&store, &gateway_config, node_config, &task_runner);
+    let backends = start_backends(&store, &gateway_config, deployer_settings, &task_runner);
     start_gateway(
         &mut tasks,
         http_listener,

@@ -6,6 +6,8 @@ mod fixtures;
 
 mod adapters;
 mod auth;
+mod config_merge;
+mod configs;
 mod dictionaries;
 mod errors;
 mod kafka;

@@ -22,6 +22,13 @@ impl Filter {
         self
     }
 
+    /// Adds `column = ?` for an integer column.
+    pub(crate) fn eq_int(&mut self, column: &'static str, value: i64) -> &mut Self {
+        self.clauses.push(format!("{column} = ?"));
+        self.args.push(Arg::Int(value));
+        self
+    }
+
     /// Adds `column LIKE ?` with the value wrapped in `%…%` and its wildcards escaped.
     pub(crate) fn contains(&mut self, column: &'static str, value: &str) -> &mut Self {
         // `!` rather than a backslash: MySQL treats a backslash in a literal as an escape

@@ -1,6 +1,7 @@
 //! Storage for the platform: the real TARS `db_tars` tables (`t_server_conf`,
-//! `t_adapter_conf`, `t_profile_template`, `t_server_notifys`, `t_node_info`, …) and our
-//! own tables (API tokens), on SQLite (standalone default) or MySQL/MariaDB.
+//! `t_adapter_conf`, `t_profile_template`, `t_server_notifys`, `t_node_info`,
+//! `t_config_files`, …) and our own tables (API tokens), on SQLite (standalone default)
+//! or MySQL/MariaDB.
 //!
 //! One [`Store`] wraps either pool; every query is written once and compiled for both
 //! backends by [`with_pool!`]. Times are decoded as `chrono::NaiveDateTime`, which both
@@ -10,6 +11,8 @@
 //! node id means) live in the deployer.
 
 pub mod adapter_conf;
+pub mod config_files;
+pub mod config_refs;
 mod args;
 mod default_templates;
 pub mod error;

@@ -457,6 +457,21 @@ impl Store {
                 .bind(node_name)
                 .execute(&mut *tx)
                 .await?;
+            // Its node-level configuration files go with it, as TarsWeb removes them on
+            // undeploy (with the references they held); server-level files stay.
+            sqlx::query(
+                "DELETE FROM t_config_references WHERE config_id IN (SELECT id FROM t_config_files \
+                 WHERE level = 3 AND server_name = ? AND host = ?)",
+            )
+            .bind(format!("{application}.{server_name}"))
+            .bind(node_name)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM t_config_files WHERE level = 3 AND server_name = ? AND host = ?")
+                .bind(format!("{application}.{server_name}"))
+                .bind(node_name)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM t_server_conf WHERE application = ? AND server_name = ? AND node_name = ?")
                 .bind(application)
                 .bind(server_name)

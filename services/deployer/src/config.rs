@@ -12,8 +12,28 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// Database settings (`TARS_DATABASE_URL`, `TARS_DATA_DIR`, …).
     pub store: StoreConfig,
+    /// How the service behaves, wherever it runs (own process or in-process).
+    pub settings: Settings,
+}
+
+/// The settings of the deployer's operations.
+#[derive(Debug, Clone)]
+pub struct Settings {
     /// How nodes are reached (`TARS_NODE_PORT`, `TARS_NODE_TIMEOUT_MS`, …).
     pub nodes: tars_nodes::NodeConfig,
+    /// `TARS_CONFIG_FILE_MAX_BYTES`, default 1 MiB: largest configuration file content
+    /// accepted (413 above).
+    pub config_file_max_bytes: usize,
+}
+
+impl Settings {
+    /// Reads the settings; errors name the variable at fault.
+    pub fn from_env() -> Result<Settings, EnvError> {
+        Ok(Settings {
+            nodes: tars_nodes::NodeConfig::from_env()?,
+            config_file_max_bytes: var_parsed("TARS_CONFIG_FILE_MAX_BYTES", 1 << 20)?,
+        })
+    }
 }
 
 impl Config {
@@ -22,7 +42,7 @@ impl Config {
         Ok(Config {
             grpc_addr: var_parsed("TARS_DEPLOYER_GRPC_ADDR", "127.0.0.1:7001".parse().unwrap())?,
             store: StoreConfig::from_env()?,
-            nodes: tars_nodes::NodeConfig::from_env()?,
+            settings: Settings::from_env()?,
         })
     }
 }

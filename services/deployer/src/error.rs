@@ -17,6 +17,9 @@ pub enum DeployerError {
     /// The request conflicts with what exists.
     #[error("{0}")]
     Conflict(String),
+    /// The input is larger than the configured limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The database (or a node) cannot be reached.
     #[error("{0}")]
     Unavailable(String),
@@ -43,6 +46,7 @@ impl DeployerError {
             DeployerError::InvalidArgument(_) => ServiceErrorCode::BadRequest,
             DeployerError::NotFound(_) => ServiceErrorCode::NotFound,
             DeployerError::Conflict(_) => ServiceErrorCode::Conflict,
+            DeployerError::TooLarge(_) => ServiceErrorCode::PayloadTooLarge,
             DeployerError::Unavailable(_) => ServiceErrorCode::Unavailable,
             DeployerError::BadGateway(_) => ServiceErrorCode::BadGateway,
             DeployerError::Internal(_) => ServiceErrorCode::Internal,

@@ -6,9 +6,10 @@ use tars_proto::common::{Empty, ReadyReply};
 use tars_proto::deployer as pb;
 use tars_proto::deployer::deployer_server::Deployer;
 
-use tars_store::Store;
+use tars_store::{PageWindow, Store};
 use tonic::{Request, Response, Status};
 
+use crate::config::Settings;
 use crate::error::DeployerError;
 use crate::ops;
 use tars_nodes::Nodes;
@@ -18,12 +19,17 @@ use tars_nodes::Nodes;
 pub struct DeployerService {
     store: Store,
     nodes: Arc<Nodes>,
+    settings: Settings,
 }
 
 impl DeployerService {
     /// Serves the given store, reaching nodes with `nodes`.
-    pub fn new(store: Store, nodes: Arc<Nodes>) -> DeployerService {
-        DeployerService { store, nodes }
+    pub fn new(store: Store, nodes: Arc<Nodes>, settings: Settings) -> DeployerService {
+        DeployerService {
+            store,
+            nodes,
+            settings,
+        }
     }
 }
 
@@ -309,6 +315,155 @@ impl Deployer for DeployerService {
             Ok(pb::RealtimeState {
                 realtime_state: ops::node_calls::get_realtime_state(&self.store, &self.nodes, r.id)
                     .await?,
+            })
+        })
+        .await
+    }
+
+    async fn add_config_file(
+        &self,
+        request: Request<pb::AddConfigFileRequest>,
+    ) -> Result<Response<pb::ConfigFile>, Status> {
+        traced("AddConfigFile", request, |r| {
+            ops::config_files::add(&self.store, r, self.settings.config_file_max_bytes)
+        })
+        .await
+    }
+
+    async fn delete_config_file(
+        &self,
+        request: Request<pb::ConfigFileId>,
+    ) -> Result<Response<pb::ConfigFileId>, Status> {
+        traced("DeleteConfigFile", request, |r| async move {
+            Ok(pb::ConfigFileId {
+                id: ops::config_files::delete(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn update_config_file(
+        &self,
+        request: Request<pb::UpdateConfigFileRequest>,
+    ) -> Result<Response<pb::ConfigFile>, Status> {
+        traced("UpdateConfigFile", request, |r| {
+            ops::config_files::update(&self.store, r, self.settings.config_file_max_bytes)
+        })
+        .await
+    }
+
+    async fn config_file_by_id(
+        &self,
+        request: Request<pb::ConfigFileId>,
+    ) -> Result<Response<pb::ConfigFile>, Status> {
+        traced("ConfigFileById", request, |r| async move {
+            Ok(ops::config_files::config_file(
+                ops::config_files::load(&self.store, r.id).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn config_file_list(
+        &self,
+        request: Request<pb::ConfigFileListRequest>,
+    ) -> Result<Response<pb::ConfigFiles>, Status> {
+        traced("ConfigFileList", request, |r| async move {
+            Ok(pb::ConfigFiles {
+                files: ops::config_files::list(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn node_config_file_list(
+        &self,
+        request: Request<pb::NodeConfigFileListRequest>,
+    ) -> Result<Response<pb::ConfigFiles>, Status> {
+        traced("NodeConfigFileList", request, |r| async move {
+            Ok(pb::ConfigFiles {
+                files: ops::config_files::node_list(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn config_file_history(
+        &self,
+        request: Request<pb::ConfigHistoryId>,
+    ) -> Result<Response<pb::ConfigHistory>, Status> {
+        traced("ConfigFileHistory", request, |r| async move {
+            ops::config_files::history_record(&self.store, r.id).await
+        })
+        .await
+    }
+
+    async fn config_file_history_list(
+        &self,
+        request: Request<pb::ConfigHistoryListRequest>,
+    ) -> Result<Response<pb::ConfigHistoryPage>, Status> {
+        traced("ConfigFileHistoryList", request, |r| async move {
+            let window = r
+                .page
+                .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
+            ops::config_files::history_list(&self.store, r.config_id, window).await
+        })
+        .await
+    }
+
+    async fn add_config_ref(
+        &self,
+        request: Request<pb::AddConfigRefRequest>,
+    ) -> Result<Response<pb::ConfigRef>, Status> {
+        traced("AddConfigRef", request, |r| async move {
+            ops::config_refs::add(&self.store, r.config_id, r.reference_id).await
+        })
+        .await
+    }
+
+    async fn delete_config_ref(
+        &self,
+        request: Request<pb::ConfigRefId>,
+    ) -> Result<Response<pb::ConfigRefId>, Status> {
+        traced("DeleteConfigRef", request, |r| async move {
+            Ok(pb::ConfigRefId {
+                id: ops::config_refs::delete(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn config_ref_list(
+        &self,
+        request: Request<pb::ConfigFileId>,
+    ) -> Result<Response<pb::ConfigRefs>, Status> {
+        traced("ConfigRefList", request, |r| async move {
+            Ok(pb::ConfigRefs {
+                refs: ops::config_refs::list(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn merged_node_config(
+        &self,
+        request: Request<pb::ConfigFileId>,
+    ) -> Result<Response<pb::MergedConfig>, Status> {
+        traced("MergedNodeConfig", request, |r| async move {
+            Ok(pb::MergedConfig {
+                config: ops::config_merge::merged_node_config(&self.store, r.id).await?,
+            })
+        })
+        .await
+    }
+
+    async fn push_config_file(
+        &self,
+        request: Request<pb::PushConfigRequest>,
+    ) -> Result<Response<pb::SendCommandReply>, Status> {
+        traced("PushConfigFile", request, |r| async move {
+            Ok(pb::SendCommandReply {
+                results: ops::config_push::push(&self.store, &self.nodes, &r.ids).await?,
             })
         })
         .await

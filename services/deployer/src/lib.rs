@@ -1,5 +1,5 @@
 //! The deployer: a gRPC service that owns server instances, adapters, profile templates,
-//! the business tree, the dictionaries and the API tokens, stored in TARS's `db_tars`
+//! configuration files, the business tree, the dictionaries and the API tokens, stored in TARS's `db_tars`
 //! tables through [`tars_store`].
 //!
 //! It does not speak HTTP (the gateway does) and does not run tasks (the task-runner does).
@@ -16,14 +16,15 @@ use tars_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use grpc::DeployerService;
 pub use tars_nodes::{NodeConfig, Nodes};
 
 /// The deployer's gRPC service over `store`, to serve or to call in-process.
-pub fn grpc_service(store: Store, node_config: NodeConfig) -> DeployerServer<DeployerService> {
-    let nodes = Arc::new(Nodes::new(node_config));
-    DeployerServer::new(DeployerService::new(store, nodes)).max_decoding_message_size(64 << 20)
+pub fn grpc_service(store: Store, settings: Settings) -> DeployerServer<DeployerService> {
+    let nodes = Arc::new(Nodes::new(settings.nodes.clone()));
+    DeployerServer::new(DeployerService::new(store, nodes, settings))
+        .max_decoding_message_size(64 << 20)
 }
 
 /// Serves the deployer on `listener` until `shutdown` is cancelled, then drains
@@ -34,12 +35,12 @@ pub fn grpc_service(store: Store, node_config: NodeConfig) -> DeployerServer<Dep
 pub async fn run(
     listener: TcpListener,
     store: Store,
-    node_config: NodeConfig,
+    settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(grpc_service(store, node_config))
+        .add_service(grpc_service(store, settings))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())

@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-deployer listening on {addr}");
     let shutdown = tars_common::shutdown::on_signals();
-    tars_deployer::run(listener, store.clone(), config.nodes, shutdown).await?;
+    tars_deployer::run(listener, store.clone(), config.settings, shutdown).await?;
     store.close().await;
     Ok(())
 }

@@ -133,6 +133,12 @@ impl Params {
         }
     }
 
+    /// A text parameter that must be present but may be empty (file contents).
+    pub fn present_str(&self, name: &str) -> ApiResult<String> {
+        self.str(name)?
+            .ok_or_else(|| self.bad(name, "is required (it may be empty)"))
+    }
+
     /// An integer parameter; numeric strings are accepted, as TarsWeb clients send them.
     /// An empty string counts as absent.
     pub fn i64(&self, name: &str) -> ApiResult<Option<i64>> {
@@ -197,6 +203,36 @@ impl Params {
                 .map(Some),
             Some(_) => Err(self.bad(name, "must be an array")),
         }
+    }
+
+    /// Ids as `1;2;3` (also `,`-separated) or a JSON array of numbers; at least one.
+    pub fn id_list(&self, name: &str) -> ApiResult<Vec<i64>> {
+        let bad = |v: &dyn std::fmt::Display| {
+            self.bad(name, format!("must be ids separated by `;`, got {v}"))
+        };
+        let ids: Vec<i64> = match self.value(name) {
+            None => return Err(self.bad(name, "is required")),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Number(n) => n.as_i64().ok_or_else(|| bad(n)),
+                    Value::String(s) => s.trim().parse().map_err(|_| bad(s)),
+                    other => Err(bad(other)),
+                })
+                .collect::<ApiResult<_>>()?,
+            Some(Value::Number(n)) => vec![n.as_i64().ok_or_else(|| bad(n))?],
+            Some(Value::String(s)) => s
+                .split([';', ','])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse().map_err(|_| bad(&p)))
+                .collect::<ApiResult<_>>()?,
+            Some(other) => return Err(bad(other)),
+        };
+        if ids.is_empty() {
+            return Err(self.bad(name, "is required"));
+        }
+        Ok(ids)
     }
 
     /// The 1-based page and page size (`curr_page`, also TarsWeb's `cur_page`, and

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::auth::require_ticket;
 use crate::error::ApiError;
-use crate::handlers::{adapter, dict, health, other, server, task, template};
+use crate::handlers::{adapter, config, dict, health, other, server, task, template};
 use crate::middleware::apply_middleware;
 use crate::state::AppState;
 
@@ -56,6 +56,53 @@ fn api_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/adapter_conf_list",
             get(adapter::adapter_conf_list).post(adapter::adapter_conf_list),
+        )
+        // 服务配置
+        .route("/add_config_file", post(config::add_config_file))
+        .route(
+            "/delete_config_file",
+            get(config::delete_config_file).post(config::delete_config_file),
+        )
+        .route("/update_config_file", post(config::update_config_file))
+        .route(
+            "/config_file",
+            get(config::config_file).post(config::config_file),
+        )
+        .route(
+            "/config_file_list",
+            get(config::config_file_list).post(config::config_file_list),
+        )
+        .route(
+            "/node_config_file_list",
+            post(config::node_config_file_list),
+        )
+        .route(
+            "/config_file_history",
+            get(config::config_file_history).post(config::config_file_history),
+        )
+        .route(
+            "/config_file_history_list",
+            get(config::config_file_history_list).post(config::config_file_history_list),
+        )
+        .route(
+            "/add_config_ref",
+            get(config::add_config_ref).post(config::add_config_ref),
+        )
+        .route(
+            "/delete_config_ref",
+            get(config::delete_config_ref).post(config::delete_config_ref),
+        )
+        .route(
+            "/config_ref_list",
+            get(config::config_ref_list).post(config::config_ref_list),
+        )
+        .route(
+            "/merged_node_config",
+            get(config::merged_node_config).post(config::merged_node_config),
+        )
+        .route(
+            "/push_config_file",
+            get(config::push_config_file).post(config::push_config_file),
         )
         // 任务管理
         .route("/add_task", post(task::add_task))

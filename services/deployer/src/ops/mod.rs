@@ -4,6 +4,10 @@
 //! [`DeployerError`]: crate::error::DeployerError
 
 pub mod adapters;
+pub mod config_files;
+pub mod config_merge;
+pub mod config_push;
+pub mod config_refs;
 pub mod convert;
 pub mod deploy;
 pub mod dictionaries;

@@ -89,32 +89,65 @@ pub async fn send_command(
             .ok_or_else(|| super::servers::server_not_found(*id))?;
         servers.push(server);
     }
-    let results = stream::iter(servers)
-        .map(|server| async move {
-            let (application, server_name) = names(&server);
-            let node_name = server.node_name.clone();
-            let (ret_code, err_msg) = match nodes.client(store, &node_name).await {
+    let targets = servers
+        .iter()
+        .map(|server| {
+            let (application, server_name) = names(server);
+            NotifyTarget {
+                application,
+                server_name,
+                node_name: server.node_name.clone(),
+                command: command.to_string(),
+            }
+        })
+        .collect();
+    Ok(notify_all(store, nodes, targets).await)
+}
+
+/// One `notifyServer` call to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyTarget {
+    pub application: String,
+    pub server_name: String,
+    pub node_name: String,
+    pub command: String,
+}
+
+/// Sends each target its command on its node, concurrently; one row per target in the
+/// order given. A node that cannot be reached fails only its own rows.
+pub async fn notify_all(
+    store: &Store,
+    nodes: &Nodes,
+    targets: Vec<NotifyTarget>,
+) -> Vec<CommandResult> {
+    stream::iter(targets)
+        .map(|target| async move {
+            let (ret_code, err_msg) = match nodes.client(store, &target.node_name).await {
                 Err(err) => (-1, err.to_string()),
                 Ok(client) => match client
-                    .notify_server(&application, &server_name, command, None)
+                    .notify_server(
+                        &target.application,
+                        &target.server_name,
+                        &target.command,
+                        None,
+                    )
                     .await
                 {
                     Ok(answer) => (i64::from(answer.ret), answer.result),
-                    Err(err) => (-1, call_failed(&node_name, err).to_string()),
+                    Err(err) => (-1, call_failed(&target.node_name, err).to_string()),
                 },
             };
             CommandResult {
-                application,
-                server_name,
-                node_name,
+                application: target.application,
+                server_name: target.server_name,
+                node_name: target.node_name,
                 ret_code,
                 err_msg,
             }
         })
         .buffered(COMMAND_CONCURRENCY)
         .collect::<Vec<_>>()
-        .await;
-    Ok(results)
+        .await
 }
 
 /// The server's state as its node reports it now.

@@ -2,6 +2,7 @@
 //! A handler reads parameters, calls one backend method and shapes `data`.
 
 pub mod adapter;
+pub mod config;
 pub mod dict;
 pub mod health;
 pub mod other;

@@ -1,0 +1,98 @@
+//! Pushing configuration files: each server instance a file applies to is told to reload
+//! it (`tars.loadconfig <file>` through its node's `notifyServer`), as TarsWeb's
+//! push_config_file does.
+
+use tars_proto::deployer::CommandResult;
+use tars_store::config_files::{ConfigFileRow, LEVEL_NODE, LEVEL_SERVER};
+use tars_store::server_conf::ServerFilter;
+use tars_store::Store;
+use tars_nodes::Nodes;
+
+use super::config_files::describe;
+use super::node_calls::{notify_all, NotifyTarget};
+use crate::error::{DeployerError, DeployerResult};
+
+/// The instances a file applies to: a node-level file its own instance, a server-level
+/// file every instance of the server (in its set).
+async fn targets_of(store: &Store, file: &ConfigFileRow) -> DeployerResult<Vec<NotifyTarget>> {
+    let server_name = file.server_name.as_deref().unwrap_or_default();
+    let (application, server) = server_name.split_once('.').unwrap_or((server_name, ""));
+    let command = format!(
+        "tars.loadconfig {}",
+        file.filename.as_deref().unwrap_or_default()
+    );
+    let target = |node_name: String| NotifyTarget {
+        application: application.to_string(),
+        server_name: server.to_string(),
+        node_name,
+        command: command.clone(),
+    };
+    match file.level {
+        Some(LEVEL_NODE) => Ok(vec![target(file.host.clone())]),
+        Some(LEVEL_SERVER) => {
+            let in_set = !file.set_name.is_empty();
+            let filter = ServerFilter {
+                application: Some(application.to_string()),
+                server_name: Some(server.to_string()),
+                enable_set: Some(in_set),
+                set_name: in_set.then(|| file.set_name.clone()),
+                set_area: in_set.then(|| file.set_area.clone()),
+                set_group: in_set.then(|| file.set_group.clone()),
+                ..ServerFilter::default()
+            };
+            Ok(store
+                .list_servers(&filter, None)
+                .await?
+                .into_iter()
+                .map(|s| target(s.node_name))
+                .collect())
+        }
+        _ => Err(DeployerError::bad_param(
+            "ids",
+            format!(
+                "includes {}, an application/set level file; push the server or node files \
+                 that reference it",
+                describe(file)
+            ),
+        )),
+    }
+}
+
+/// Tells every instance the files apply to to reload them. Unknown ids are refused before
+/// anything is sent.
+pub async fn push(store: &Store, nodes: &Nodes, ids: &[i64]) -> DeployerResult<Vec<CommandResult>> {
+    if ids.is_empty() {
+        return Err(DeployerError::bad_param("ids", "is required"));
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let files = store.config_files_by_ids(&unique).await?;
+    let missing: Vec<String> = unique
+        .iter()
+        .filter(|id| !files.iter().any(|f| f.id == **id))
+        .map(i64::to_string)
+        .collect();
+    if !missing.is_empty() {
+        return Err(DeployerError::NotFound(format!(
+            "no configuration file with id {}; nothing was pushed",
+            missing.join(", ")
+        )));
+    }
+    let mut targets: Vec<NotifyTarget> = Vec::new();
+    // In the order asked, each instance told about each file once.
+    let mut seen_ids = Vec::new();
+    for id in ids {
+        if seen_ids.contains(id) {
+            continue;
+        }
+        seen_ids.push(*id);
+        let file = files.iter().find(|f| f.id == *id).expect("checked above");
+        for target in targets_of(store, file).await? {
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+    }
+    Ok(notify_all(store, nodes, targets).await)
+}

@@ -1,0 +1,1 @@
+//! merged_node_config against tarsconfig's merge rules.

@@ -1,0 +1,1 @@
+//! Configuration files over HTTP (written by a helper).
