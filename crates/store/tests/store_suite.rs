@@ -6,6 +6,11 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use sqlx::{Connection, MySqlConnection};
 use tars_store::adapter_conf::NewAdapter;
+use tars_store::config_files::{
+    ConfigDeletion, ConfigFileFilter, ConfigPlace, NewConfigFile, LEVEL_APP, LEVEL_NODE,
+    LEVEL_SERVER,
+};
+use tars_store::config_refs::RefInsertion;
 use tars_store::server_conf::{NewServer, ServerFilter, ServerUpdate};
 use tars_store::{Store, StoreConfig, StoreError};
 
@@ -262,6 +267,182 @@ async fn tokens_expire_and_revoke(mysql: bool) {
     assert!(!store.revoke_token(id, now).await.unwrap());
 }
 
+fn config(place: ConfigPlace, text: &str) -> NewConfigFile {
+    NewConfigFile {
+        place,
+        config: text.to_string(),
+        posttime: t("2024-01-01 00:00:00"),
+        lastuser: "alice".into(),
+    }
+}
+
+fn place(server_name: &str, host: &str, level: i64, filename: &str) -> ConfigPlace {
+    ConfigPlace {
+        server_name: server_name.into(),
+        host: host.into(),
+        level,
+        filename: filename.into(),
+        ..ConfigPlace::default()
+    }
+}
+
+async fn config_file_keys_agree_on_both_backends(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    let id = store
+        .add_config_file(&config(place("Shop", "", LEVEL_APP, "App.conf"), "x"), &[])
+        .await
+        .unwrap();
+    // MySQL's utf8 collation makes file names case-insensitive; SQLite must agree.
+    let again = store
+        .add_config_file(&config(place("Shop", "", LEVEL_APP, "app.conf"), "y"), &[])
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
+    // Contents are kept byte for byte, 4-byte UTF-8 included.
+    let text = "a\r\n\t 🚀 é\u{0}z ";
+    assert!(store
+        .update_config_file(id, text, "why", "bob", t("2024-01-02 00:00:00"))
+        .await
+        .unwrap());
+    let row = store.config_file_by_id(id).await.unwrap().unwrap();
+    assert_eq!(row.config.as_deref(), Some(text));
+    assert_eq!(row.lastuser.as_deref(), Some("bob"));
+    let (count, history) = store.config_history_page(id, None).await.unwrap();
+    assert_eq!(count, 2);
+    assert_eq!(history[0].reason.as_deref(), Some("why"));
+    assert_eq!(history[0].content.as_deref(), Some(text));
+    assert_eq!(history[1].reason.as_deref(), Some("add config"));
+
+    // Creating missing node files is idempotent.
+    let nodes = [
+        config(place("Shop.Cart", "10.0.0.1", LEVEL_NODE, "Cart.conf"), ""),
+        config(place("Shop.Cart", "10.0.0.2", LEVEL_NODE, "Cart.conf"), ""),
+    ];
+    assert_eq!(store.add_missing_config_files(&nodes).await.unwrap(), 2);
+    assert_eq!(store.add_missing_config_files(&nodes).await.unwrap(), 0);
+}
+
+async fn deleting_config_files_keeps_references_whole(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    let app = store
+        .add_config_file(
+            &config(place("Shop", "", LEVEL_APP, "common.conf"), "c"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let nodes = [
+        config(place("Shop.Cart", "10.0.0.1", LEVEL_NODE, "Cart.conf"), ""),
+        config(place("Shop.Cart", "10.0.0.2", LEVEL_NODE, "Cart.conf"), ""),
+    ];
+    let server = store
+        .add_config_file(
+            &config(place("Shop.Cart", "", LEVEL_SERVER, "Cart.conf"), "s"),
+            &nodes,
+        )
+        .await
+        .unwrap();
+    let node_ids: Vec<i64> = store
+        .list_config_files(&ConfigFileFilter {
+            level: LEVEL_NODE,
+            server_name: "Shop.Cart".into(),
+            ..ConfigFileFilter::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(node_ids.len(), 2);
+    assert!(matches!(
+        store.insert_config_ref(server, app).await.unwrap(),
+        RefInsertion::Added(_)
+    ));
+    assert!(matches!(
+        store.insert_config_ref(node_ids[0], server).await.unwrap(),
+        RefInsertion::Added(_)
+    ));
+    assert_eq!(
+        store.insert_config_ref(server, 999_999).await.unwrap(),
+        RefInsertion::MissingFile(999_999)
+    );
+    assert!(matches!(
+        store.insert_config_ref(server, app).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+
+    // The application file is still referenced by the server file.
+    match store.delete_config_file(app).await.unwrap() {
+        ConfigDeletion::Referenced(files) => {
+            assert_eq!(files.iter().map(|f| f.id).collect::<Vec<_>>(), vec![server])
+        }
+        other => panic!("expected Referenced, got {other:?}"),
+    }
+    // The server file goes with its node files; the node file's reference to it is no
+    // obstacle since that node file goes too, and no reference is left dangling.
+    match store.delete_config_file(server).await.unwrap() {
+        ConfigDeletion::Deleted(mut ids) => {
+            ids.sort();
+            let mut expected = vec![server, node_ids[0], node_ids[1]];
+            expected.sort();
+            assert_eq!(ids, expected);
+        }
+        other => panic!("expected Deleted, got {other:?}"),
+    }
+    assert!(store.reference_ids(server).await.unwrap().is_empty());
+    assert!(store.reference_ids(node_ids[0]).await.unwrap().is_empty());
+    assert_eq!(
+        store.delete_config_file(app).await.unwrap(),
+        ConfigDeletion::Deleted(vec![app])
+    );
+    assert_eq!(
+        store.delete_config_file(app).await.unwrap(),
+        ConfigDeletion::NotFound
+    );
+    // History outlives the file.
+    assert_eq!(store.config_history_page(server, None).await.unwrap().0, 1);
+}
+
+async fn undeploying_removes_the_instances_node_files(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    store
+        .insert_servers_with_adapters(&[server("Shop", "Cart", "10.0.0.1")], &[])
+        .await
+        .unwrap();
+    let nodes = [
+        config(place("Shop.Cart", "10.0.0.1", LEVEL_NODE, "Cart.conf"), ""),
+        config(place("Shop.Cart", "10.0.0.2", LEVEL_NODE, "Cart.conf"), ""),
+    ];
+    store
+        .add_config_file(
+            &config(place("Shop.Cart", "", LEVEL_SERVER, "Cart.conf"), "s"),
+            &nodes,
+        )
+        .await
+        .unwrap();
+    store
+        .delete_server_instance("Shop", "Cart", "10.0.0.1")
+        .await
+        .unwrap();
+    let left: Vec<(i64, String)> = store
+        .list_config_files(&ConfigFileFilter {
+            level: LEVEL_NODE,
+            server_name: "Shop.Cart".into(),
+            ..ConfigFileFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.level.unwrap(), f.host))
+        .collect();
+    assert_eq!(left, vec![(LEVEL_NODE, "10.0.0.2".to_string())]);
+}
+
 macro_rules! store_test_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(false).await } )* }
@@ -274,4 +455,7 @@ store_test_suite!(
     duplicates_are_already_exists_and_roll_back,
     opening_an_existing_tars_database_keeps_its_rows,
     tokens_expire_and_revoke,
+    config_file_keys_agree_on_both_backends,
+    deleting_config_files_keeps_references_whole,
+    undeploying_removes_the_instances_node_files,
 );

@@ -2,11 +2,13 @@
 //! it (`tars.loadconfig <file>` through its node's `notifyServer`), as TarsWeb's
 //! push_config_file does.
 
+use std::collections::HashSet;
+
+use tars_nodes::Nodes;
 use tars_proto::deployer::CommandResult;
 use tars_store::config_files::{ConfigFileRow, LEVEL_NODE, LEVEL_SERVER};
 use tars_store::server_conf::ServerFilter;
 use tars_store::Store;
-use tars_nodes::Nodes;
 
 use super::config_files::describe;
 use super::node_calls::{notify_all, NotifyTarget};
@@ -79,17 +81,19 @@ pub async fn push(store: &Store, nodes: &Nodes, ids: &[i64]) -> DeployerResult<V
             missing.join(", ")
         )));
     }
-    let mut targets: Vec<NotifyTarget> = Vec::new();
     // In the order asked, each instance told about each file once.
-    let mut seen_ids = Vec::new();
+    let mut targets: Vec<NotifyTarget> = Vec::new();
+    let mut seen_targets = HashSet::new();
+    let mut seen_ids = HashSet::new();
     for id in ids {
-        if seen_ids.contains(id) {
+        if !seen_ids.insert(*id) {
             continue;
         }
-        seen_ids.push(*id);
-        let file = files.iter().find(|f| f.id == *id).expect("checked above");
+        let Some(file) = files.iter().find(|f| f.id == *id) else {
+            continue;
+        };
         for target in targets_of(store, file).await? {
-            if !targets.contains(&target) {
+            if seen_targets.insert(target.clone()) {
                 targets.push(target);
             }
         }

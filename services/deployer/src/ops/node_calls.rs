@@ -105,7 +105,7 @@ pub async fn send_command(
 }
 
 /// One `notifyServer` call to make.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NotifyTarget {
     pub application: String,
     pub server_name: String,

@@ -29,7 +29,10 @@ pub async fn add_config_file(
     let reply = state
         .backends
         .deployer
-        .call(request, |mut c, r| async move { c.add_config_file(r).await })
+        .call(
+            request,
+            |mut c, r| async move { c.add_config_file(r).await },
+        )
         .await?;
     Ok(Data(reply))
 }

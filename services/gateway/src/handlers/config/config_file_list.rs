@@ -23,7 +23,10 @@ pub async fn config_file_list(
     let reply = state
         .backends
         .deployer
-        .call(request, |mut c, r| async move { c.config_file_list(r).await })
+        .call(
+            request,
+            |mut c, r| async move { c.config_file_list(r).await },
+        )
         .await?;
     Ok(Data(reply.files))
 }

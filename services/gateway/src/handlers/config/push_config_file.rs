@@ -19,7 +19,10 @@ pub async fn push_config_file(
     let reply = state
         .backends
         .deployer
-        .call(request, |mut c, r| async move { c.push_config_file(r).await })
+        .call(
+            request,
+            |mut c, r| async move { c.push_config_file(r).await },
+        )
         .await?;
     Ok(Data(reply.results))
 }

@@ -24,9 +24,10 @@ pub async fn update_config_file(
     let reply = state
         .backends
         .deployer
-        .call(request, |mut c, r| async move {
-            c.update_config_file(r).await
-        })
+        .call(
+            request,
+            |mut c, r| async move { c.update_config_file(r).await },
+        )
         .await?;
     Ok(Data(reply))
 }
