@@ -293,7 +293,10 @@ impl Store {
         lastuser: &str,
         posttime: NaiveDateTime,
     ) -> StoreResult<bool> {
-        let sql = format!("SELECT id FROM t_config_files WHERE id = ?{}", self.lock_clause());
+        let sql = format!(
+            "SELECT id FROM t_config_files WHERE id = ?{}",
+            self.lock_clause()
+        );
         Ok(with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let exists = sqlx::query_scalar::<_, i64>(&sql)

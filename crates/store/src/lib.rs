@@ -11,9 +11,9 @@
 //! node id means) live in the deployer.
 
 pub mod adapter_conf;
+mod args;
 pub mod config_files;
 pub mod config_refs;
-mod args;
 mod default_templates;
 pub mod error;
 pub mod node_info;

@@ -85,6 +85,30 @@ pub async fn load(store: &Store, id: i64) -> DeployerResult<ConfigFileRow> {
         .ok_or_else(|| file_not_found(id))
 }
 
+/// Refuses characters outside the Basic Multilingual Plane: TARS's tables keep names and
+/// reasons in 3-byte `utf8` columns, which cannot store them (contents are `utf8mb4`).
+fn three_byte_utf8(param: &str, value: &str) -> DeployerResult<()> {
+    if value.chars().any(|c| c.len_utf8() > 3) {
+        return Err(DeployerError::bad_param(
+            param,
+            "contains characters outside the Basic Multilingual Plane (such as emoji), which \
+             TARS's tables cannot store here",
+        ));
+    }
+    Ok(())
+}
+
+/// A set field of a file: at most 16 characters, as `t_config_files` holds.
+fn set_field_length(param: &str, value: &str) -> DeployerResult<()> {
+    if value.chars().count() > 16 {
+        return Err(DeployerError::bad_param(
+            param,
+            format!("`{value}` is longer than 16 characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// A plain file name: no directories, no `..`, nothing a node's `tars.loadconfig`
 /// command line would split.
 pub fn filename(value: &str) -> DeployerResult<String> {
@@ -104,6 +128,7 @@ pub fn filename(value: &str) -> DeployerResult<String> {
             format!("`{name}` must be a plain file name, without `/`, `\\` or `..`"),
         ));
     }
+    three_byte_utf8("filename", name)?;
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(DeployerError::bad_param(
             "filename",
@@ -156,6 +181,9 @@ fn set_depth_fields(
             ));
         }
     }
+    for (param, value) in &given {
+        set_field_length(param, value)?;
+    }
     if depth == 3 {
         validate::set_fields(given[0].1, given[1].1, given[2].1)?;
     } else {
@@ -168,8 +196,23 @@ fn set_depth_fields(
 
 /// A server's set: all three fields or none.
 fn server_set(set_name: &str, set_area: &str, set_group: &str) -> DeployerResult<[String; 3]> {
-    if set_name.is_empty() && set_area.is_empty() && set_group.is_empty() {
+    let given = [
+        ("set_name", set_name),
+        ("set_area", set_area),
+        ("set_group", set_group),
+    ];
+    if given.iter().all(|(_, v)| v.is_empty()) {
         return Ok(Default::default());
+    }
+    for (param, value) in &given {
+        if value.is_empty() {
+            return Err(DeployerError::bad_param(
+                param,
+                "is required: a server-level file's set names all three of set_name, \
+                 set_area and set_group, or none",
+            ));
+        }
+        set_field_length(param, value)?;
     }
     validate::set_fields(set_name, set_area, set_group)?;
     Ok([set_name.into(), set_area.into(), set_group.into()])
@@ -246,8 +289,18 @@ pub async fn add(
         ),
         5 => {
             validate::name("server_name", &request.server_name)?;
+            let full = format!("{}.{}", request.application, request.server_name);
+            if full.len() > 128 {
+                return Err(DeployerError::bad_param(
+                    "server_name",
+                    format!(
+                        "makes `{full}` longer than the 128 characters TARS stores; \
+                         shorten the application or server name"
+                    ),
+                ));
+            }
             (
-                format!("{}.{}", request.application, request.server_name),
+                full,
                 LEVEL_SERVER,
                 server_set(&request.set_name, &request.set_area, &request.set_group)?,
             )
@@ -303,6 +356,7 @@ pub async fn update(
     max_bytes: usize,
 ) -> DeployerResult<ConfigFile> {
     content(&request.config, max_bytes)?;
+    three_byte_utf8("reason", &request.reason)?;
     if request.reason.chars().count() > MAX_REASON_CHARS {
         return Err(DeployerError::bad_param(
             "reason",
@@ -338,7 +392,10 @@ pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
 }
 
 /// Files of one place in the tree: application (1), set name/area/group (2-4) or server (5).
-pub async fn list(store: &Store, request: ConfigFileListRequest) -> DeployerResult<Vec<ConfigFile>> {
+pub async fn list(
+    store: &Store,
+    request: ConfigFileListRequest,
+) -> DeployerResult<Vec<ConfigFile>> {
     validate::name("application", &request.application)?;
     let text = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_string();
     let filter = match request.level {

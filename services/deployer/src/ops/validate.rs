@@ -96,6 +96,12 @@ pub fn set_fields(set_name: &str, set_area: &str, set_group: &str) -> DeployerRe
             "is required when enable_set is true",
         ));
     }
+    if set_group.len() > 16 {
+        return Err(DeployerError::bad_param(
+            "set_group",
+            format!("`{set_group}` is longer than 16 characters"),
+        ));
+    }
     if set_group != "*" && !set_group.chars().all(|c| c.is_ascii_digit()) {
         return Err(DeployerError::bad_param(
             "set_group",
