@@ -71,6 +71,22 @@ pub async fn serve() -> anyhow::Result<()> {
     let http_addr = http_listener.local_addr()?;
 
     let shutdown = tars_common::shutdown::on_signals();
+    let mut runner_config = runner_config;
+    // Nodes download packages from the platform's own Patch servant unless TARS_PATCH_OBJ
+    // names another tarspatch.
+    if let Some(root) = gateway_config.packages.directory() {
+        let addr = gateway_config
+            .packages
+            .patch_addr
+            .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid"));
+        let proxy = tars_packages::start_patch_servant(addr, root.to_path_buf(), shutdown.clone())
+            .await
+            .with_context(|| format!("cannot serve Patch on {addr} (TARS_PATCH_ADDR)"))?;
+        if tars_common::env::var("TARS_PATCH_OBJ").is_none() {
+            runner_config.patch_obj = proxy.clone();
+        }
+        println!("tars-platform serving packages at {proxy}");
+    }
     let mut tasks = JoinSet::new();
     let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
     let backends = start_backends(&store, &gateway_config, deployer_settings, &task_runner);

@@ -13,6 +13,7 @@ mod errors;
 mod kafka;
 mod nodes;
 mod outages;
+mod packages;
 mod servers;
 mod tasks;
 mod templates;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::db::DirectDb;
+use crate::common::packages::upload_package;
 use crate::common::sim::{fresh_ips, Simulator};
 use crate::common::tasks::{add_task, item, item_statuses, wait_task};
 use crate::common::{free_port, Backend, Platform, PlatformOptions};
@@ -25,16 +25,6 @@ fn node_env(port: u16) -> PlatformOptions {
         ],
         ..PlatformOptions::default()
     }
-}
-
-async fn insert_package(db: &DirectDb, server: &str, md5: &str) -> i64 {
-    db.execute(&format!(
-        "INSERT INTO t_server_patchs (server, version, tgz, md5, update_text, posttime) \
-         VALUES ('{server}', '', '{server}_20240101.tgz', '{md5}', 'test', '2024-01-01 00:00:00')"
-    ))
-    .await;
-    // Ids start at 1 in a fresh database; tests insert one package each.
-    1
 }
 
 async fn every_command_reaches_the_node(backend: Backend) {
@@ -103,8 +93,8 @@ async fn every_command_reaches_the_node(backend: Backend) {
     .await;
     assert_eq!(t["status"], 3);
 
-    let db = p.db().await;
-    let patch_id = insert_package(&db, "Shop.Cart", "0123456789abcdef0123456789abcdef").await;
+    let work = tempfile::tempdir().unwrap();
+    let (patch_id, md5) = upload_package(&p.api, work.path(), "Shop", "Cart", 100_000);
     let patch = json!({"server_id": id, "command": "patch_tars",
         "parameters": {"patch_id": patch_id.to_string(), "bak_flag": false, "update_text": "release 1"}});
     let t = wait_task(&p.api, &add_task(&p.api, true, vec![patch]).await, LIMIT).await;
@@ -115,6 +105,9 @@ async fn every_command_reaches_the_node(backend: Backend) {
     assert!(!server["patch_time"].as_str().unwrap().is_empty());
     let patch_calls = sim.calls_of("patchPro");
     assert_eq!(patch_calls.len(), 1);
+    let downloads = sim.calls_of("download");
+    assert_eq!(downloads.len(), 1, "the node fetched the package");
+    assert_eq!(downloads[0]["md5"], md5.as_str());
     assert_eq!(
         patch_calls[0]["command"],
         patch_id.to_string(),

@@ -138,6 +138,15 @@ impl Store {
         }))
     }
 
+    /// The endpoints registered for a servant (e.g. `tars.tarspatch.PatchObj`).
+    pub async fn servant_endpoints(&self, servant: &str) -> StoreResult<Vec<String>> {
+        let sql = "SELECT endpoint FROM t_adapter_conf WHERE servant = ? AND endpoint IS NOT NULL \
+             ORDER BY id";
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, String>(sql).bind(servant).fetch_all(pool).await?
+        }))
+    }
+
     /// Inserts one adapter; `AlreadyExists` when that adapter name is taken on the instance.
     pub async fn insert_adapter(&self, adapter: &NewAdapter) -> StoreResult<i64> {
         Ok(with_pool!(self, pool => {

@@ -18,6 +18,7 @@ mod default_templates;
 pub mod error;
 pub mod node_info;
 pub mod notify;
+pub mod packages;
 pub mod pool;
 pub mod profile_template;
 mod server_cache;

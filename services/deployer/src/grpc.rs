@@ -469,6 +469,26 @@ impl Deployer for DeployerService {
         .await
     }
 
+    async fn add_package(
+        &self,
+        request: Request<pb::AddPackageRequest>,
+    ) -> Result<Response<pb::Package>, Status> {
+        traced("AddPackage", request, |r| ops::packages::add(&self.store, r)).await
+    }
+
+    async fn package_list(
+        &self,
+        request: Request<pb::PackageListRequest>,
+    ) -> Result<Response<pb::PackagePage>, Status> {
+        traced("PackageList", request, |r| async move {
+            let window = r
+                .page
+                .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
+            ops::packages::list(&self.store, &r.application, &r.module_name, window).await
+        })
+        .await
+    }
+
     async fn active_tokens(
         &self,
         request: Request<Empty>,

@@ -25,6 +25,12 @@ pub struct Config {
     /// `TARS_TOKEN_REFRESH_SECS`, default 5: how often the ticket cache is reloaded, which
     /// bounds how long a revoked token keeps working on this gateway.
     pub token_refresh: Duration,
+    /// Where uploaded packages are kept (`TARS_PACKAGE_STORE`, `TARS_PACKAGE_DIR`,
+    /// `TARS_UPLOAD_MAX_BYTES`, …).
+    pub packages: tars_packages::PackageConfig,
+    /// `TARS_PUBLISH_WAIT_MS`, default 120000: how long `upload_and_publish` waits for its
+    /// task before answering that it is still running.
+    pub publish_wait: Duration,
 }
 
 impl Config {
@@ -39,6 +45,8 @@ impl Config {
             max_body_bytes: var_parsed("TARS_MAX_BODY_BYTES", 8 << 20)?,
             admin_ticket: var("TARS_ADMIN_TICKET"),
             token_refresh: Duration::from_secs(var_parsed("TARS_TOKEN_REFRESH_SECS", 5)?),
+            packages: tars_packages::PackageConfig::from_env()?,
+            publish_wait: Duration::from_millis(var_parsed("TARS_PUBLISH_WAIT_MS", 120_000)?),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod params;
 pub mod router;
 pub mod state;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -50,10 +51,15 @@ pub async fn run_with(
     tickets
         .clone()
         .spawn_refresh(backends.clone(), config.token_refresh, shutdown.clone());
+    let packages = Arc::new(
+        tars_packages::PackageStore::new(&config.packages)
+            .map_err(|e| anyhow::anyhow!("package storage: {e}"))?,
+    );
     let state = state::AppState {
         config: Arc::new(config),
         backends,
         tickets,
+        packages,
     };
     let app = router::build_router(state);
     axum::serve(listener, app)

@@ -20,5 +20,11 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-gateway listening on http://{addr}");
     let shutdown = tars_common::shutdown::on_signals();
+    if let (Some(addr), Some(root)) = (config.packages.patch_addr, config.packages.directory()) {
+        let proxy = tars_packages::start_patch_servant(addr, root.to_path_buf(), shutdown.clone())
+            .await
+            .with_context(|| format!("cannot serve Patch on {addr} (TARS_PATCH_ADDR)"))?;
+        println!("tars-gateway serving packages at {proxy}");
+    }
     tars_gateway::run(listener, config, shutdown).await
 }

@@ -1,6 +1,7 @@
 //! The route table: every endpoint of the API document, once, grouped as the document
 //! groups them, served under both `/api` and `/server/api`. Nothing else routes.
 
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -9,7 +10,7 @@ use http::StatusCode;
 
 use crate::auth::require_ticket;
 use crate::error::ApiError;
-use crate::handlers::{adapter, config, dict, health, other, server, task, template};
+use crate::handlers::{adapter, config, dict, health, other, package, server, task, template};
 use crate::middleware::apply_middleware;
 use crate::state::AppState;
 
@@ -108,6 +109,19 @@ fn api_routes(state: &AppState) -> Router<AppState> {
         .route("/add_task", post(task::add_task))
         .route("/task", get(task::task).post(task::task))
         .route("/task_list", get(task::task_list).post(task::task_list))
+        // 发布包: uploads stream to the package store under their own size limit.
+        .route(
+            "/upload_patch_package",
+            post(package::upload_patch_package).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/upload_and_publish",
+            post(package::upload_and_publish).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/server_patch_list",
+            get(package::server_patch_list).post(package::server_patch_list),
+        )
         // 模板
         .route(
             "/add_profile_template",

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tars_packages::PackageStore;
+
 use crate::auth::TicketCache;
 use crate::backends::Backends;
 use crate::config::Config;
@@ -15,4 +17,6 @@ pub struct AppState {
     pub backends: Arc<Backends>,
     /// Validated tickets.
     pub tickets: Arc<TicketCache>,
+    /// Where uploaded packages are kept.
+    pub packages: Arc<PackageStore>,
 }

@@ -49,7 +49,9 @@ pub struct Config {
     pub unclaimed_grace: Duration,
     /// `TARS_PATCH_TIMEOUT_MS`, default 300000: how long a node may take to patch.
     pub patch_timeout: Duration,
-    /// `TARS_PATCH_OBJ`, default `tars.tarspatch.PatchObj`: where nodes fetch packages.
+    /// `TARS_PATCH_OBJ`, default `tars.tarspatch.PatchObj`: where nodes fetch packages. A
+    /// bare name is looked up among registered adapters (as tarsregistry would); a full
+    /// proxy (`Obj@tcp -h H -p P`) is used as is. Standalone defaults to its own servant.
     pub patch_obj: String,
 }
 

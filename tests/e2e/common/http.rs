@@ -153,6 +153,16 @@ impl Api {
         &self.client
     }
 
+    /// `host:port` of the gateway.
+    pub fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The ticket this API sends.
+    pub fn ticket(&self) -> Option<&str> {
+        self.ticket.as_deref()
+    }
+
     /// URL of `path` with this API's ticket.
     pub fn url_for(&self, path: &str, query: &[(&str, &str)]) -> String {
         self.url(path, query)

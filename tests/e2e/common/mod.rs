@@ -6,6 +6,7 @@ pub mod broker;
 pub mod chaos;
 pub mod db;
 pub mod http;
+pub mod packages;
 pub mod sim;
 pub mod tasks;
 
@@ -116,6 +117,11 @@ impl Process {
             child,
             name: name.to_string(),
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process now (SIGKILL) and reaps it.

@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod dictionaries;
 pub mod node_calls;
 pub mod notify;
+pub mod packages;
 pub mod servers;
 pub mod templates;
 pub mod tokens;

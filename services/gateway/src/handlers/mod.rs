@@ -6,6 +6,7 @@ pub mod config;
 pub mod dict;
 pub mod health;
 pub mod other;
+pub mod package;
 pub mod server;
 pub mod task;
 pub mod template;

@@ -10,9 +10,13 @@ use tars_nodes::{classify, NodeFailure};
 use tars_protocol::node::{NodeClient, PatchRequest, ServerState};
 use tars_store::tasks::TaskItemRow;
 
+use super::patch_source;
 use super::Executor;
 use crate::ops::add_task::{bak_flag, patch_id};
 use crate::status::item;
+
+/// How long the patch servant may take to copy a package into place.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(120);
 
 type Outcome = (i64, String);
 
@@ -157,6 +161,15 @@ async fn patch(
         }
         Err(e) => return failed(format!("cannot read the server: {e}")),
     };
+    let tgz = package.tgz.clone().unwrap_or_default();
+    let source = match patch_source::resolve(&exec.store, &exec.config.patch_obj).await {
+        Ok(source) => source,
+        Err(e) => return failed(e),
+    };
+    if let Err(e) = patch_source::prepare(&source, t.app, t.server, &tgz, PREPARE_TIMEOUT).await
+    {
+        return failed(e);
+    }
     let request = PatchRequest {
         appname: t.app.to_string(),
         servername: t.server.to_string(),
@@ -166,10 +179,10 @@ async fn patch(
         version: id.to_string(),
         user: user.to_string(),
         servertype: server_type,
-        patchobj: exec.config.patch_obj.clone(),
+        patchobj: source.proxy,
         md5: package.md5.clone().unwrap_or_default(),
         ostype: String::new(),
-        filepath: package.tgz.clone().unwrap_or_default(),
+        filepath: tgz,
     };
     match client.patch_pro(&request, None).await {
         Ok(r) if r.ret == 0 => {}

@@ -4,6 +4,7 @@
 //! a terminal state are never run again; an item caught mid-run is run again.
 
 mod commands;
+mod patch_source;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
