@@ -10,6 +10,7 @@
 //! - [`client`]: one multiplexed connection per endpoint, deadlines, reconnects.
 //! - [`server`]: accepting connections and dispatching calls to a [`server::Servant`].
 //! - [`node`]: the tarsnode `Node` interface (`framework/Node.tars`) and its structs.
+//! - [`patch`]: the tarspatch `Patch` interface (`framework/Patch.tars`) and its structs.
 //!
 //! This crate knows nothing of the platform's database or HTTP API.
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod frame;
 pub mod node;
 pub mod packet;
+pub mod patch;
 pub mod server;
 
 pub use error::{CallError, DecodeError};

@@ -221,7 +221,8 @@ pub struct NodeClient {
     version: i16,
 }
 
-fn malformed(addr: &str) -> impl Fn(DecodeError) -> CallError + '_ {
+/// Maps a decode error of an answer from `addr` to a call error.
+pub(crate) fn malformed(addr: &str) -> impl Fn(DecodeError) -> CallError + '_ {
     move |error| CallError::Malformed {
         addr: addr.to_string(),
         error,
@@ -456,12 +457,13 @@ pub trait NodeServant: Send + Sync + 'static {
 pub struct NodeDispatcher<T>(pub Arc<T>);
 
 /// Reads an out-param a C++ client may have sent, only to type-check it.
-fn check_out<T: Field>(call: &Call, tag: u8, name: &str) -> Result<(), DispatchError> {
+pub(crate) fn check_out<T: Field>(call: &Call, tag: u8, name: &str) -> Result<(), DispatchError> {
     call.params.get::<T>(tag, name)?;
     Ok(())
 }
 
-fn answer(call: &Call, values: impl FnOnce(&mut ParamsWriter)) -> Bytes {
+/// Encodes an answer in the call's layout.
+pub(crate) fn answer(call: &Call, values: impl FnOnce(&mut ParamsWriter)) -> Bytes {
     let mut p = ParamsWriter::new(call.version);
     values(&mut p);
     p.finish()

@@ -1,5 +1,6 @@
-//! The call log: one JSON object per line per call received, flushed as written so a
-//! test can read it while the simulator runs.
+//! The call log: one JSON object per line per call received, plus one `download` line
+//! per package fetched for a patch, flushed as written so a test can read it while the
+//! simulator runs.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -26,6 +27,34 @@ pub struct CallRecord<'a> {
     pub ret: i32,
 }
 
+/// The package download behind one patchPro, logged when it ends (before the patch's
+/// final state is visible to getPatchPercent, so a caller that saw the end finds it).
+#[derive(Debug, Serialize)]
+pub struct DownloadRecord<'a> {
+    /// Milliseconds since the Unix epoch.
+    pub ts_ms: u128,
+    /// The node (IP) that downloaded.
+    pub node: &'a str,
+    /// Always `download`.
+    pub method: &'a str,
+    pub application: &'a str,
+    pub server_name: &'a str,
+    /// The remote path asked of the patch server.
+    pub file: &'a str,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Lowercase hex MD5 of the bytes received.
+    pub md5: &'a str,
+    /// The request's md5.
+    pub expected_md5: &'a str,
+    /// Whether the whole file arrived and its MD5 matched.
+    pub ok: bool,
+    /// The request's version.
+    pub version: &'a str,
+    /// The patch's result text (`patch succ`, or why it failed).
+    pub result: &'a str,
+}
+
 /// An append-only log file.
 pub struct CallLog {
     file: Mutex<File>,
@@ -40,8 +69,8 @@ impl CallLog {
         })
     }
 
-    /// Appends one record.
-    pub fn record(&self, record: &CallRecord<'_>) {
+    /// Appends one record (a [`CallRecord`] or a [`DownloadRecord`]).
+    pub fn record(&self, record: &impl Serialize) {
         let mut line = serde_json::to_vec(record).unwrap_or_default();
         line.push(b'\n');
         let mut file = self.file.lock().expect("log poisoned");

@@ -4,6 +4,7 @@
 mod call_log;
 mod faults;
 mod node;
+mod patcher;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use tars_protocol::client::ClientConfig;
 use tars_protocol::frame::MAX_FRAME_LEN;
 use tars_protocol::node::{NodeDispatcher, NODE_SERVANT};
 use tars_protocol::server::{serve, ServerConfig};
@@ -43,6 +45,10 @@ struct Args {
     /// Never answer: `IP` or `IP:method`. Repeatable.
     #[arg(long = "hang")]
     hang: Vec<String>,
+    /// Deadline of each call to the patch server while downloading a package (tarsnode
+    /// uses 60 s).
+    #[arg(long, default_value_t = 60_000)]
+    patch_timeout_ms: u64,
 }
 
 fn expand_range(range: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
@@ -79,6 +85,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let faults = Arc::new(faults::Faults::parse(&args.fail, &args.hang)?);
     let latency = Duration::from_millis(args.latency_ms);
+    let patch_client = ClientConfig {
+        call_timeout: Duration::from_millis(args.patch_timeout_ms),
+        ..ClientConfig::default()
+    };
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = tokio::task::JoinSet::new();
     let mut bound = Vec::new();
@@ -88,7 +98,13 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         bound.push(local.to_string());
-        let node = node::SimNode::new(local.ip().to_string(), log.clone(), faults.clone(), latency);
+        let node = node::SimNode::new(
+            local.ip().to_string(),
+            log.clone(),
+            faults.clone(),
+            latency,
+            patch_client.clone(),
+        );
         let config = ServerConfig {
             servant_name: NODE_SERVANT.to_string(),
             max_frame: MAX_FRAME_LEN,

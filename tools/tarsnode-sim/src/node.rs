@@ -2,20 +2,24 @@
 //!
 //! Answers as tarsnode does where it matters to callers: start makes a server Active
 //! with a pid, stop makes it Inactive, destroy forgets it; getStateInfo on an unknown
-//! server returns -1, stop/destroy of an unknown server 1003.
+//! server returns -1, stop/destroy of an unknown server 1003. patchPro is answered at
+//! once and the package is downloaded in the background ([`crate::patcher`]), its
+//! progress and result reported by getPatchPercent.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tars_protocol::client::ClientConfig;
 use tars_protocol::node::{
     NodeResult, NodeServant, PatchInfo, PatchRequest, ServerState, ServerStateInfo,
 };
 use tars_protocol::server::DispatchError;
 
-use crate::call_log::{CallLog, CallRecord};
+use crate::call_log::{CallLog, CallRecord, DownloadRecord};
 use crate::faults::Faults;
+use crate::patcher;
 
 /// tarsnode's "load service descriptor failed" for an unknown server.
 const EM_TARS_LOAD_SERVICE_DESC_ERR: i32 = 1003;
@@ -26,6 +30,9 @@ struct ServerEntry {
     setting: ServerState,
     pid: i32,
     patch: Option<PatchInfo>,
+    /// Which patchPro `patch` belongs to: a download reports only while its patch is
+    /// the latest, so an older one finishing late cannot overwrite a newer one.
+    patch_id: u64,
 }
 
 impl ServerEntry {
@@ -35,18 +42,25 @@ impl ServerEntry {
             setting: ServerState::Inactive,
             pid: 0,
             patch: None,
+            patch_id: 0,
         }
     }
 }
 
+type Servers = HashMap<(String, String), ServerEntry>;
+
 /// A simulated tarsnode.
 pub struct SimNode {
     ip: String,
-    servers: Mutex<HashMap<(String, String), ServerEntry>>,
+    /// Shared with the background downloads of patches.
+    servers: Arc<Mutex<Servers>>,
     next_pid: AtomicI32,
+    next_patch: AtomicU64,
     log: Option<Arc<CallLog>>,
     faults: Arc<Faults>,
     latency: Duration,
+    /// Timeouts of the calls to patch servers.
+    patch_client: ClientConfig,
 }
 
 fn now_ms() -> u128 {
@@ -56,21 +70,84 @@ fn now_ms() -> u128 {
         .unwrap_or_default()
 }
 
+fn now_s() -> i32 {
+    (now_ms() / 1000) as i32
+}
+
+/// Changes the progress of patch `id` of `key`, if it is still the server's latest.
+fn set_patch(
+    servers: &Mutex<Servers>,
+    key: &(String, String),
+    id: u64,
+    f: impl FnOnce(&mut PatchInfo),
+) {
+    let mut servers = servers.lock().expect("state poisoned");
+    if let Some(entry) = servers.get_mut(key).filter(|e| e.patch_id == id) {
+        if let Some(patch) = entry.patch.as_mut() {
+            f(patch);
+        }
+    }
+}
+
 impl SimNode {
     pub fn new(
         ip: String,
         log: Option<Arc<CallLog>>,
         faults: Arc<Faults>,
         latency: Duration,
+        patch_client: ClientConfig,
     ) -> SimNode {
         SimNode {
             ip,
-            servers: Mutex::new(HashMap::new()),
+            servers: Arc::new(Mutex::new(HashMap::new())),
             next_pid: AtomicI32::new(10_000),
+            next_patch: AtomicU64::new(1),
             log,
             faults,
             latency,
+            patch_client,
         }
+    }
+
+    /// Downloads the package of patch `id` in the background, then logs the download
+    /// and reports the patch's end.
+    fn spawn_patch(&self, request: PatchRequest, id: u64) {
+        let servers = self.servers.clone();
+        let log = self.log.clone();
+        let ip = self.ip.clone();
+        let config = self.patch_client.clone();
+        tokio::spawn(async move {
+            let key = (request.appname.clone(), request.servername.clone());
+            let outcome = patcher::run(&request, config, |percent| {
+                set_patch(&servers, &key, id, |p| p.percent = percent)
+            })
+            .await;
+            tracing::info!(
+                node = %ip,
+                file = %outcome.file,
+                bytes = outcome.bytes,
+                result = %outcome.result,
+                "patch download ended"
+            );
+            if let Some(log) = &log {
+                log.record(&DownloadRecord {
+                    ts_ms: now_ms(),
+                    node: &ip,
+                    method: "download",
+                    application: &request.appname,
+                    server_name: &request.servername,
+                    file: &outcome.file,
+                    bytes: outcome.bytes,
+                    md5: &outcome.md5,
+                    expected_md5: &request.md5,
+                    ok: outcome.ok,
+                    version: &request.version,
+                    result: &outcome.result,
+                });
+            }
+            let done = outcome.patch_info(&request, now_s());
+            set_patch(&servers, &key, id, |p| *p = done);
+        });
     }
 
     /// Latency and hangs, applied to every call before it is handled.
@@ -104,7 +181,7 @@ impl SimNode {
         application: String,
         server_name: String,
         command: &str,
-        act: impl FnOnce(&mut HashMap<(String, String), ServerEntry>, (String, String)) -> NodeResult,
+        act: impl FnOnce(&mut Servers, (String, String)) -> NodeResult,
     ) -> NodeResult {
         self.delay(method).await;
         let result = if self.faults.fails(&self.ip, method) {
@@ -260,25 +337,34 @@ impl NodeServant for SimNode {
 
     async fn patch_pro(&self, request: PatchRequest) -> NodeResult {
         let version = request.version.clone();
-        self.handle(
-            "patchPro",
-            request.appname.clone(),
-            request.servername.clone(),
-            &version,
-            |servers, key| {
-                let entry = servers.entry(key).or_insert_with(ServerEntry::new);
-                entry.patch = Some(PatchInfo {
-                    patching: false,
-                    percent: 100,
-                    modify_time: (now_ms() / 1000) as i32,
-                    version: request.version.clone(),
-                    result: "patch succ".into(),
-                    succ: true,
-                });
-                ok("patch request accepted")
-            },
-        )
-        .await
+        let id = self.next_patch.fetch_add(1, Ordering::SeqCst);
+        let mut accepted = false;
+        let result = self
+            .handle(
+                "patchPro",
+                request.appname.clone(),
+                request.servername.clone(),
+                &version,
+                |servers, key| {
+                    let entry = servers.entry(key).or_insert_with(ServerEntry::new);
+                    entry.patch_id = id;
+                    entry.patch = Some(PatchInfo {
+                        patching: true,
+                        percent: 0,
+                        modify_time: now_s(),
+                        version: version.clone(),
+                        result: String::new(),
+                        succ: false,
+                    });
+                    accepted = true;
+                    ok("patch request accepted")
+                },
+            )
+            .await;
+        if accepted {
+            self.spawn_patch(request, id);
+        }
+        result
     }
 
     async fn get_patch_percent(
