@@ -89,7 +89,10 @@ fn main() {
         .to_string();
     let url = format!("http://{addr}/api/upload_patch_package?ticket={ticket}");
     let baseline = peak_rss_kb(pid);
-    println!("platform (bench profile) at {addr}; peak RSS at start {} MiB", baseline / 1024);
+    println!(
+        "platform (bench profile) at {addr}; peak RSS at start {} MiB",
+        baseline / 1024
+    );
     let mut rates = Vec::new();
     for round in 1..=rounds {
         let started = Instant::now();

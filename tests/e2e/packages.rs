@@ -22,7 +22,10 @@ fn node_env(port: u16, extra: &[(&str, &str)]) -> PlatformOptions {
     let mut env = vec![
         ("TARS_NODE_PORT".to_string(), port.to_string()),
         ("TARS_NODE_TIMEOUT_MS".to_string(), "3000".to_string()),
-        ("TARS_NODE_CONNECT_TIMEOUT_MS".to_string(), "500".to_string()),
+        (
+            "TARS_NODE_CONNECT_TIMEOUT_MS".to_string(),
+            "500".to_string(),
+        ),
         ("TARS_PATCH_TIMEOUT_MS".to_string(), "20000".to_string()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -71,7 +74,12 @@ async fn the_seed_curl_line_publishes_to_every_active_instance(backend: Backend)
         let id = deploy(&p.api, "Shop", "Cart", ip, 10001).await["id"]
             .as_i64()
             .unwrap();
-        let started = wait_task(&p.api, &add_task(&p.api, true, vec![item(id, "start")]).await, LIMIT).await;
+        let started = wait_task(
+            &p.api,
+            &add_task(&p.api, true, vec![item(id, "start")]).await,
+            LIMIT,
+        )
+        .await;
         assert_eq!(started["status"], 3, "{started}");
         ids.push(id);
     }
@@ -99,7 +107,10 @@ async fn the_seed_curl_line_publishes_to_every_active_instance(backend: Backend)
     assert_eq!(package["server"], "Shop.Cart");
     assert_eq!(package["comment"], "developer-auto-upload");
     let tgz = package["tgz"].as_str().unwrap();
-    assert!(tgz.starts_with("Shop.Cart_") && tgz != "CartServer.tgz", "{tgz}");
+    assert!(
+        tgz.starts_with("Shop.Cart_") && tgz != "CartServer.tgz",
+        "{tgz}"
+    );
     assert!(report.contains(tgz), "{report}");
     assert!(report.contains(&md5), "{report}");
     for ip in &ips {
@@ -129,7 +140,10 @@ async fn the_seed_curl_line_publishes_to_every_active_instance(backend: Backend)
         assert_eq!(d["bytes"], 3 << 20);
         assert_eq!(d["file"], "/TARSBatchPatching/Shop/Cart/Shop.Cart.tgz");
     }
-    let mut nodes: Vec<&str> = downloads.iter().map(|d| d["node"].as_str().unwrap()).collect();
+    let mut nodes: Vec<&str> = downloads
+        .iter()
+        .map(|d| d["node"].as_str().unwrap())
+        .collect();
     nodes.sort();
     let mut expected: Vec<&str> = ips.iter().map(String::as_str).collect();
     expected.sort();
@@ -177,7 +191,13 @@ async fn publishing_needs_a_deployed_and_active_server(backend: Backend) {
 
     let (status, text) = curl(&url, &fields("Sh/op"));
     assert_eq!(status, 400, "{text}");
-    let (status, text) = curl(&url, &[("application", "Shop".into()), ("module_name", "Cart".into())]);
+    let (status, text) = curl(
+        &url,
+        &[
+            ("application", "Shop".into()),
+            ("module_name", "Cart".into()),
+        ],
+    );
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("suse"), "{text}");
 }
@@ -214,7 +234,12 @@ async fn uploads_check_md5_size_and_fields(backend: Backend) {
     let (status, body) = upload(&p.api, &fields(&[("md5", md5.to_uppercase())]));
     assert_eq!(status, 200, "{body}");
     let data = &body["data"];
-    let keys: Vec<&str> = data.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = data
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["id", "server", "tgz", "comment", "posttime"]);
     assert_eq!(data["server"], "Shop.Cart");
     assert_eq!(data["comment"], "first");
@@ -233,7 +258,12 @@ async fn uploads_check_md5_size_and_fields(backend: Backend) {
         .api
         .get(
             "/api/server_patch_list",
-            &[("application", "Shop"), ("module_name", "Cart"), ("curr_page", "2"), ("page_size", "1")],
+            &[
+                ("application", "Shop"),
+                ("module_name", "Cart"),
+                ("curr_page", "2"),
+                ("page_size", "1"),
+            ],
         )
         .await;
     assert_eq!(page.ok()["rows"][0]["comment"], "first");
@@ -249,8 +279,15 @@ async fn uploads_check_md5_size_and_fields(backend: Backend) {
     assert_eq!(patch_list(&p.api).await["count"], 2);
 
     // Missing fields and a bad name.
-    for (drop, needle) in [("suse", "suse"), ("application", "application"), ("module_name", "module_name")] {
-        let f: Vec<_> = fields(&[]).into_iter().filter(|(n, _)| *n != drop).collect();
+    for (drop, needle) in [
+        ("suse", "suse"),
+        ("application", "application"),
+        ("module_name", "module_name"),
+    ] {
+        let f: Vec<_> = fields(&[])
+            .into_iter()
+            .filter(|(n, _)| *n != drop)
+            .collect();
         let (status, body) = upload(&p.api, &f);
         assert_eq!(status, 400, "{body}");
         assert!(body["err_msg"].as_str().unwrap().contains(needle), "{body}");
@@ -297,7 +334,8 @@ async fn nodes_refuse_a_package_whose_md5_does_not_match(backend: Backend) {
             "f".repeat(32)
         ))
         .await;
-    let patch = json!({"server_id": id, "command": "patch_tars", "parameters": {"patch_id": patch_id}});
+    let patch = json!({"server_id": id, "command": "patch_tars",
+        "parameters": {"patch_id": patch_id, "bak_flag": false, "update_text": ""}});
     let task = wait_task(&p.api, &add_task(&p.api, true, vec![patch]).await, LIMIT).await;
     assert_eq!(task["status"], 4, "{task}");
     let info = task["items"][0]["execute_info"].as_str().unwrap();
@@ -306,7 +344,11 @@ async fn nodes_refuse_a_package_whose_md5_does_not_match(backend: Backend) {
     assert_eq!(downloads.len(), 1);
     assert_eq!(downloads[0]["ok"], false);
     let server = p.api.get("/api/server", &[("id", &id.to_string())]).await;
-    assert_eq!(server.ok()["patch_version"], "", "a failed patch records no version");
+    assert_eq!(
+        server.ok()["patch_version"],
+        "",
+        "a failed patch records no version"
+    );
 }
 
 /// Peak resident memory of a process, in bytes.
@@ -390,11 +432,22 @@ async fn the_tarspatch_mode_uploads_into_another_patch_server(backend: Backend) 
     );
     assert_eq!(status, 200, "{body}");
     let tgz = body["data"]["tgz"].as_str().unwrap();
-    let on_a = a.dir.path().join("data/patchs/tars.upload/Shop/Cart").join(tgz);
-    assert_eq!(md5sum(&on_a), md5, "the package arrived whole on the patch server");
+    let on_a = a
+        .dir
+        .path()
+        .join("data/patchs/tars.upload/Shop/Cart")
+        .join(tgz);
+    assert_eq!(
+        md5sum(&on_a),
+        md5,
+        "the package arrived whole on the patch server"
+    );
     assert!(package_files(&b).is_empty(), "B kept nothing locally");
     let staging = b.dir.path().join("data/upload-staging");
-    assert_eq!(std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0), 0);
+    assert_eq!(
+        std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0),
+        0
+    );
     assert_eq!(patch_list(&b.api).await["count"], 1);
 }
 

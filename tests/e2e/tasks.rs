@@ -154,11 +154,15 @@ async fn every_command_reaches_the_node(backend: Backend) {
         .await
         .err(404, "no server");
     assert_eq!(sim.calls_of("destroyServer").len(), 1);
-    let methods: Vec<String> = sim
+    // Progress polls and the node's own download happen as often as timing makes them;
+    // the commands around them are what this checks.
+    let mut methods: Vec<String> = sim
         .calls()
         .iter()
         .map(|c| c["method"].as_str().unwrap().to_string())
+        .filter(|m| m != "download")
         .collect();
+    methods.dedup_by(|a, b| a == "getPatchPercent" && b == "getPatchPercent");
     assert_eq!(
         methods,
         [

@@ -78,7 +78,10 @@ impl PackageConfig {
             max_upload_bytes: var_parsed("TARS_UPLOAD_MAX_BYTES", 1 << 30)?,
             patch_addr: match var("TARS_PATCH_ADDR") {
                 None => None,
-                Some(_) => Some(var_parsed("TARS_PATCH_ADDR", "127.0.0.1:0".parse().expect("valid"))?),
+                Some(_) => Some(var_parsed(
+                    "TARS_PATCH_ADDR",
+                    "127.0.0.1:0".parse().expect("valid"),
+                )?),
             },
         })
     }

@@ -70,17 +70,24 @@ mod tests {
     async fn kept_packages_land_in_the_tarspatch_layout() {
         let root = tempfile::tempdir().unwrap();
         let store = DirStore::new(root.path().to_path_buf());
-        let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20).await.unwrap();
+        let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20)
+            .await
+            .unwrap();
         writer.write(b"package bytes").await.unwrap();
         let staged = writer.finish().await.unwrap();
-        store.keep("Shop", "Cart", "Shop.Cart_1_x.tgz", staged).await.unwrap();
+        store
+            .keep("Shop", "Cart", "Shop.Cart_1_x.tgz", staged)
+            .await
+            .unwrap();
         let kept = root.path().join("tars.upload/Shop/Cart/Shop.Cart_1_x.tgz");
         assert_eq!(std::fs::read(&kept).unwrap(), b"package bytes");
         assert_eq!(std::fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         store.discard("Shop", "Cart", "Shop.Cart_1_x.tgz").await;
         assert!(!kept.exists());
         // Names that would leave the directory are refused.
-        let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20).await.unwrap();
+        let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20)
+            .await
+            .unwrap();
         writer.write(b"x").await.unwrap();
         let staged = writer.finish().await.unwrap();
         assert!(store.keep("..", "Cart", "a.tgz", staged).await.is_err());

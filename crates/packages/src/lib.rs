@@ -17,15 +17,16 @@ mod tarspatch;
 pub use config::{PackageConfig, StoreMode};
 pub use dir_store::DirStore;
 pub use error::PackageError;
-pub use servant::{serve_patch, start_patch_servant, DirPatchServant, PATCH_SERVANT};
+pub use servant::{serve_patch, start_patch_servant, DirPatchServant};
 pub use staging::{Staged, StagedWriter};
+pub use tars_protocol::patch::PATCH_SERVANT;
 pub use tarspatch::TarspatchStore;
 
 /// Result of package operations.
 pub type PackageResult<T> = Result<T, PackageError>;
 
 /// Where packages are kept.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PackageStore {
     /// A local directory laid out as tarspatch's.
     Directory(DirStore),

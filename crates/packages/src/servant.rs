@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
-use tars_protocol::patch::{FileContent, FileInfo, PatchDispatcher, PatchServant};
+use tars_protocol::patch::{FileContent, FileInfo, PatchDispatcher, PatchServant, PATCH_SERVANT};
 use tars_protocol::server::{serve, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -16,8 +16,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::layout::{batch_file, check_segment, upload_dir};
 
-/// The servant name nodes address, as tarspatch registers it.
-pub const PATCH_SERVANT: &str = "tars.tarspatch.PatchObj";
 /// Bytes per `download` answer, as tarspatch's default.
 const CHUNK: usize = 1 << 20;
 
@@ -91,7 +89,10 @@ pub async fn start_patch_servant(
         }
     });
     tracing::info!(%bound, "Patch servant serving the package directory");
-    Ok(format!("{PATCH_SERVANT}@tcp -h {host} -p {} -t 60000", bound.port()))
+    Ok(format!(
+        "{PATCH_SERVANT}@tcp -h {host} -p {} -t 60000",
+        bound.port()
+    ))
 }
 
 /// MD5 of a file, lowercase hex, reading it in chunks.
@@ -209,7 +210,10 @@ impl PatchServant for DirPatchServant {
     ) -> (i32, String) {
         let paths = upload_dir(&self.root, &app, &server_name).and_then(|dir| {
             check_segment("patch file", &patch_file)?;
-            Ok((dir.join(&patch_file), batch_file(&self.root, &app, &server_name)?))
+            Ok((
+                dir.join(&patch_file),
+                batch_file(&self.root, &app, &server_name)?,
+            ))
         });
         let (upload, batch) = match paths {
             Ok(p) => p,

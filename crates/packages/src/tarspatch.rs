@@ -97,7 +97,9 @@ impl TarspatchStore {
                 1 => return Ok(()),
                 0 if last => return Ok(()),
                 0 => {}
-                -3 => return Err(self.remote("upload", "the MD5 did not match after the last chunk")),
+                -3 => {
+                    return Err(self.remote("upload", "the MD5 did not match after the last chunk"))
+                }
                 other => return Err(self.remote("upload", format!("refused with {other}"))),
             }
             first = false;

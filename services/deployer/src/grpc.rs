@@ -473,7 +473,10 @@ impl Deployer for DeployerService {
         &self,
         request: Request<pb::AddPackageRequest>,
     ) -> Result<Response<pb::Package>, Status> {
-        traced("AddPackage", request, |r| ops::packages::add(&self.store, r)).await
+        traced("AddPackage", request, |r| {
+            ops::packages::add(&self.store, r)
+        })
+        .await
     }
 
     async fn package_list(

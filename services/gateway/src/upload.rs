@@ -48,12 +48,31 @@ impl UploadForm {
             .map(str::to_string)
             .ok_or_else(|| ApiError::bad_param(name, "is required"))
     }
+
+    /// A required application or server name: letters, digits, `_` and `-`, as TARS
+    /// names are (they become directories of the package store).
+    pub fn required_name(&self, name: &str) -> ApiResult<String> {
+        let value = self.required(name)?;
+        let plain = value.len() <= 128
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !plain {
+            return Err(ApiError::bad_param(
+                name,
+                format!("`{value}` may contain only letters, digits, `_` and `-`"),
+            ));
+        }
+        Ok(value)
+    }
 }
 
 /// Maps storage failures to what the client sees.
 pub fn package_error(err: PackageError) -> ApiError {
     match err {
-        PackageError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+        PackageError::TooLarge { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
+        }
         PackageError::Md5Mismatch { .. } => ApiError::bad_param("md5", err.to_string()),
         PackageError::BadName(_) => ApiError::bad_request(err.to_string()),
         PackageError::Io(_) | PackageError::Remote(_) => {
@@ -114,7 +133,10 @@ pub async fn receive(
         let name = field.name().unwrap_or_default().to_string();
         if name == FILE_FIELD {
             if form.package.is_some() {
-                return Err(ApiError::bad_param(FILE_FIELD, "is given twice; send one package"));
+                return Err(ApiError::bad_param(
+                    FILE_FIELD,
+                    "is given twice; send one package",
+                ));
             }
             let mut writer = StagedWriter::create(&store.staging_dir(), limit)
                 .await

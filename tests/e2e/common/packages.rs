@@ -43,14 +43,19 @@ pub fn curl(url: &str, fields: &[(&str, String)]) -> (u16, String) {
 
 pub fn upload(api: &Api, fields: &[(&str, String)]) -> (u16, Value) {
     let (status, body) = curl(&api.url_for("/api/upload_patch_package", &[]), fields);
-    let body: Value =
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    let body: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
     assert_eq!(body["ret_code"], status, "{body}");
     (status, body)
 }
 
 /// Uploads a package of `size` bytes for `App.Server` and answers its id and MD5.
-pub fn upload_package(api: &Api, dir: &Path, app: &str, server: &str, size: usize) -> (i64, String) {
+pub fn upload_package(
+    api: &Api,
+    dir: &Path,
+    app: &str,
+    server: &str,
+    size: usize,
+) -> (i64, String) {
     let (path, md5) = make_package(dir, &format!("{app}.{server}.tgz"), size);
     let (status, body) = upload(
         api,

@@ -32,8 +32,7 @@ pub async fn add(store: &Store, request: AddPackageRequest) -> DeployerResult<Pa
             format!("{:?} is not 32 hexadecimal digits", request.md5),
         ));
     }
-    if request.tgz.is_empty() || request.tgz.contains(['/', '\\']) || request.tgz.contains("..")
-    {
+    if request.tgz.is_empty() || request.tgz.contains(['/', '\\']) || request.tgz.contains("..") {
         return Err(DeployerError::bad_param(
             "tgz",
             format!("{:?} is not a plain file name", request.tgz),

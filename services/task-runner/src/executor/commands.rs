@@ -166,8 +166,7 @@ async fn patch(
         Ok(source) => source,
         Err(e) => return failed(e),
     };
-    if let Err(e) = patch_source::prepare(&source, t.app, t.server, &tgz, PREPARE_TIMEOUT).await
-    {
+    if let Err(e) = patch_source::prepare(&source, t.app, t.server, &tgz, PREPARE_TIMEOUT).await {
         return failed(e);
     }
     let request = PatchRequest {

@@ -52,7 +52,10 @@ pub async fn store_package(
     match recorded {
         Ok(package) => Ok(StoredPackage { package, size, md5 }),
         Err(err) => {
-            state.packages.discard(application, module_name, &name).await;
+            state
+                .packages
+                .discard(application, module_name, &name)
+                .await;
             Err(err)
         }
     }

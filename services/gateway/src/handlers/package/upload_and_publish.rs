@@ -44,7 +44,10 @@ pub async fn upload_and_publish(
 ) -> Response {
     match publish(&state, &caller, request).await {
         Ok((status, report)) => text(status, report),
-        Err(err) => text(err.status, format!("upload and publish failed: {}\n", err.message)),
+        Err(err) => text(
+            err.status,
+            format!("upload and publish failed: {}\n", err.message),
+        ),
     }
 }
 
@@ -55,10 +58,13 @@ async fn publish(
 ) -> ApiResult<(StatusCode, String)> {
     let limit = state.config.packages.max_upload_bytes;
     let mut form = receive(request, &state.packages, limit).await?;
-    let application = form.required("application")?;
-    let module_name = form.required("module_name")?;
+    let application = form.required_name("application")?;
+    let module_name = form.required_name("module_name")?;
     let staged = form.package.take().ok_or_else(|| {
-        ApiError::bad_param(FILE_FIELD, "is required: the package file (-F suse=@file.tgz)")
+        ApiError::bad_param(
+            FILE_FIELD,
+            "is required: the package file (-F suse=@file.tgz)",
+        )
     })?;
     let restart_all = form.field("restart") == Some("1");
 
@@ -103,7 +109,12 @@ async fn publish(
         .map(|s| AddTaskItem {
             server_id: s.id,
             command: "patch_tars".into(),
-            parameters_json: serde_json::json!({ "patch_id": package.id }).to_string(),
+            parameters_json: serde_json::json!({
+                "patch_id": package.id,
+                "bak_flag": s.bak_flag,
+                "update_text": comment,
+            })
+            .to_string(),
         })
         .collect();
     let added = state
@@ -189,7 +200,12 @@ async fn wait_for(state: &AppState, task_no: &str) -> ApiResult<Option<TaskView>
                 |mut c, r| async move { c.task(r).await },
             )
             .await?;
-        if !task.queued && matches!(task.status, TASK_SUCCESS | TASK_FAILED | TASK_CANCELLED | TASK_PARTIAL) {
+        if !task.queued
+            && matches!(
+                task.status,
+                TASK_SUCCESS | TASK_FAILED | TASK_CANCELLED | TASK_PARTIAL
+            )
+        {
             return Ok(Some(task));
         }
         if Instant::now() >= deadline {

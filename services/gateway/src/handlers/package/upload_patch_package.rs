@@ -20,10 +20,13 @@ pub async fn upload_patch_package(
 ) -> ApiResult<Data<Package>> {
     let limit = state.config.packages.max_upload_bytes;
     let mut form = receive(request, &state.packages, limit).await?;
-    let application = form.required("application")?;
-    let module_name = form.required("module_name")?;
+    let application = form.required_name("application")?;
+    let module_name = form.required_name("module_name")?;
     let staged = form.package.take().ok_or_else(|| {
-        ApiError::bad_param(FILE_FIELD, "is required: the package file (-F suse=@file.tgz)")
+        ApiError::bad_param(
+            FILE_FIELD,
+            "is required: the package file (-F suse=@file.tgz)",
+        )
     })?;
     staged.check_md5(form.field("md5")).map_err(package_error)?;
     let comment = form.field("comment").unwrap_or_default().to_string();
