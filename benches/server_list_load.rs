@@ -7,9 +7,10 @@
 //! `BENCH_SECONDS` (default 10) sets each run's length; `TARS_DATABASE_URL` benchmarks
 //! another database.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
+
+mod support;
 
 const APPLICATIONS: usize = 20;
 const SERVERS_PER_APPLICATION: usize = 50;
@@ -20,40 +21,13 @@ fn main() {
         std::process::exit(2);
     }
     let seconds = std::env::var("BENCH_SECONDS").unwrap_or_else(|_| "10".into());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let binary = env!("CARGO_BIN_EXE_tars-platform");
-    let mut env: Vec<(String, String)> = vec![
-        (
-            "TARS_DATA_DIR".into(),
-            dir.path().join("data").display().to_string(),
-        ),
-        ("TARS_HTTP_ADDR".into(), "127.0.0.1:0".into()),
-        ("RUST_LOG".into(), "warn".into()),
-    ];
-    if let Ok(url) = std::env::var("TARS_DATABASE_URL") {
-        env.push(("TARS_DATABASE_URL".into(), url));
-    }
-    let token = Command::new(binary)
-        .args(["token", "create", "--user", "bench"])
-        .envs(env.iter().cloned())
-        .output()
-        .expect("token create");
-    let ticket = String::from_utf8(token.stdout).unwrap().trim().to_string();
-    let mut platform = Command::new(binary)
-        .envs(env.iter().cloned())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start platform");
-    let stdout = platform.stdout.take().unwrap();
-    let mut addr = String::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(a) = line.split("listening on http://").nth(1) {
-            addr = a.trim().to_string();
-            break;
-        }
-    }
-    assert!(!addr.is_empty(), "platform did not start");
+    let database = std::env::var("TARS_DATABASE_URL").ok();
+    let env: Vec<(&str, String)> = database
+        .into_iter()
+        .map(|url| ("TARS_DATABASE_URL", url))
+        .collect();
+    let platform = support::Platform::start(&env);
+    let (addr, ticket) = (platform.addr.clone(), platform.ticket.clone());
     println!("platform (bench profile, SQLite) at {addr}");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -94,8 +68,6 @@ fn main() {
             }
         }
     }
-    let _ = platform.kill();
-    let _ = platform.wait();
 }
 
 async fn load_servers(addr: &str, ticket: &str) -> i64 {

@@ -5,12 +5,13 @@
 //!
 //! Run: `cargo bench --bench task_pipeline` (needs `tansu` on PATH or in ~/.cargo/bin).
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
+
+mod support;
 
 struct Kill(Child);
 impl Drop for Kill {
@@ -80,41 +81,12 @@ fn main() {
             .spawn()
             .expect("start tarsnode-sim (cargo build --release -p tarsnode-sim)"),
     );
-    let env = [
-        (
-            "TARS_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("TARS_HTTP_ADDR", "127.0.0.1:0".to_string()),
+    let platform = support::Platform::start(&[
         ("TARS_KAFKA_BROKERS", format!("127.0.0.1:{kafka_port}")),
         ("TARS_NODE_PORT", node_port.to_string()),
         ("TARS_TASK_ITEM_CONCURRENCY", "64".to_string()),
-        ("RUST_LOG", "warn".to_string()),
-    ];
-    let binary = env!("CARGO_BIN_EXE_tars-platform");
-    let ticket = String::from_utf8(
-        Command::new(binary)
-            .args(["token", "create", "--user", "bench"])
-            .envs(env.clone())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let mut child = Command::new(binary)
-        .envs(env.clone())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.split("http://").nth(1).unwrap().trim().to_string();
-    let _platform = Kill(child);
+    ]);
+    let (addr, ticket) = (platform.addr.clone(), platform.ticket.clone());
     let base = format!("http://{addr}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {

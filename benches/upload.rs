@@ -6,9 +6,11 @@
 //! Run: `cargo bench --bench upload`. `BENCH_UPLOAD_MB` (default 200) and
 //! `BENCH_ROUNDS` (default 5) change the size and the number of uploads.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 use std::time::Instant;
+
+mod support;
 
 fn peak_rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -29,38 +31,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let platform = support::Platform::start(&[]);
+    let (addr, ticket, pid) = (
+        platform.addr.clone(),
+        platform.ticket.clone(),
+        platform.pid(),
+    );
     let dir = tempfile::tempdir().expect("temp dir");
-    let binary = env!("CARGO_BIN_EXE_tars-platform");
-    let env: Vec<(String, String)> = vec![
-        (
-            "TARS_DATA_DIR".into(),
-            dir.path().join("data").display().to_string(),
-        ),
-        ("TARS_HTTP_ADDR".into(), "127.0.0.1:0".into()),
-        ("RUST_LOG".into(), "warn".into()),
-    ];
-    let token = Command::new(binary)
-        .args(["token", "create", "--user", "bench"])
-        .envs(env.iter().cloned())
-        .output()
-        .expect("token create");
-    let ticket = String::from_utf8(token.stdout).unwrap().trim().to_string();
-    let mut platform = Command::new(binary)
-        .envs(env.iter().cloned())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start platform");
-    let stdout = platform.stdout.take().unwrap();
-    let mut addr = String::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(a) = line.split("listening on http://").nth(1) {
-            addr = a.trim().to_string();
-            break;
-        }
-    }
-    assert!(!addr.is_empty(), "platform did not start");
-    let pid = platform.id();
 
     // Varied bytes, written in 1 MiB blocks.
     let package = dir.path().join("bench.tgz");
@@ -123,6 +100,4 @@ fn main() {
         baseline / 1024,
         peak_rss_kb(pid) / 1024
     );
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let _ = platform.wait();
 }

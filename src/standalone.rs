@@ -4,6 +4,7 @@
 //! one store and one shutdown signal. Without `TARS_KAFKA_BROKERS` the task-runner takes
 //! tasks straight from the database.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -72,6 +73,7 @@ pub async fn serve() -> anyhow::Result<()> {
 
     let shutdown = tars_common::shutdown::on_signals();
     let mut runner_config = runner_config;
+    let mut patch_proxy = None;
     // Nodes download packages from the platform's own Patch servant unless TARS_PATCH_OBJ
     // names another tarspatch.
     if let Some(root) = gateway_config.packages.directory() {
@@ -85,7 +87,7 @@ pub async fn serve() -> anyhow::Result<()> {
         if tars_common::env::var("TARS_PATCH_OBJ").is_none() {
             runner_config.patch_obj = proxy.clone();
         }
-        println!("tars-platform serving packages at {proxy}");
+        patch_proxy = Some(proxy);
     }
     let mut tasks = JoinSet::new();
     let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
@@ -99,6 +101,13 @@ pub async fn serve() -> anyhow::Result<()> {
     );
     // Tests and scripts read this line to find the port; keep its shape.
     println!("tars-platform listening on http://{http_addr}");
+    if let Some(proxy) = patch_proxy {
+        // Informational: a reader that stopped listening must not take the platform down.
+        let _ = writeln!(
+            std::io::stdout(),
+            "tars-platform serving packages at {proxy}"
+        );
+    }
     tracing::info!(%http_addr, "standalone platform started");
 
     let mut result = Ok(());

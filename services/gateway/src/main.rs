@@ -1,6 +1,8 @@
 //! `tars-gateway`: the HTTP gateway alone, pointing at backends by address; run as many
 //! as needed behind a load balancer.
 
+use std::io::Write as _;
+
 use anyhow::Context;
 
 // Request handling allocates many small buffers from several threads; mimalloc's
@@ -20,11 +22,16 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-gateway listening on http://{addr}");
     let shutdown = tars_common::shutdown::on_signals();
+    // After the address line, which scripts read first.
     if let (Some(addr), Some(root)) = (config.packages.patch_addr, config.packages.directory()) {
         let proxy = tars_packages::start_patch_servant(addr, root.to_path_buf(), shutdown.clone())
             .await
             .with_context(|| format!("cannot serve Patch on {addr} (TARS_PATCH_ADDR)"))?;
-        println!("tars-gateway serving packages at {proxy}");
+        // Informational: a reader that stopped listening must not take the gateway down.
+        let _ = writeln!(
+            std::io::stdout(),
+            "tars-gateway serving packages at {proxy}"
+        );
     }
     tars_gateway::run(listener, config, shutdown).await
 }

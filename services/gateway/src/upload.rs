@@ -49,6 +49,16 @@ impl UploadForm {
             .ok_or_else(|| ApiError::bad_param(name, "is required"))
     }
 
+    /// The package, which the form must carry.
+    pub fn take_package(&mut self) -> ApiResult<Staged> {
+        self.package.take().ok_or_else(|| {
+            ApiError::bad_param(
+                FILE_FIELD,
+                "is required: the package file (-F suse=@file.tgz)",
+            )
+        })
+    }
+
     /// A required application or server name: letters, digits, `_` and `-`, as TARS
     /// names are (they become directories of the package store).
     pub fn required_name(&self, name: &str) -> ApiResult<String> {

@@ -228,6 +228,21 @@ fn level_error(level: i64) -> DeployerError {
     )
 }
 
+/// The instances a server-level file applies to: those of `application.server` in its
+/// set, or without a set when the file has none.
+pub fn instances_in_set(application: &str, server: &str, set: [&String; 3]) -> ServerFilter {
+    let in_set = !set[0].is_empty();
+    ServerFilter {
+        application: Some(application.to_string()),
+        server_name: Some(server.to_string()),
+        enable_set: Some(in_set),
+        set_name: in_set.then(|| set[0].clone()),
+        set_area: in_set.then(|| set[1].clone()),
+        set_group: in_set.then(|| set[2].clone()),
+        ..ServerFilter::default()
+    }
+}
+
 /// Server-level file `file`'s node-level files for every node its server is deployed on
 /// (in its set, if it has one), empty.
 async fn node_files_for(
@@ -239,16 +254,11 @@ async fn node_files_for(
         .server_name
         .split_once('.')
         .unwrap_or((file.server_name.as_str(), ""));
-    let in_set = !file.set_name.is_empty();
-    let filter = ServerFilter {
-        application: Some(application.to_string()),
-        server_name: Some(server.to_string()),
-        enable_set: Some(in_set),
-        set_name: in_set.then(|| file.set_name.clone()),
-        set_area: in_set.then(|| file.set_area.clone()),
-        set_group: in_set.then(|| file.set_group.clone()),
-        ..ServerFilter::default()
-    };
+    let filter = instances_in_set(
+        application,
+        server,
+        [&file.set_name, &file.set_area, &file.set_group],
+    );
     let now = now_local();
     Ok(store
         .list_servers(&filter, None)

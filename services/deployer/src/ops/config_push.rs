@@ -7,10 +7,9 @@ use std::collections::HashSet;
 use tars_nodes::Nodes;
 use tars_proto::deployer::CommandResult;
 use tars_store::config_files::{ConfigFileRow, LEVEL_NODE, LEVEL_SERVER};
-use tars_store::server_conf::ServerFilter;
 use tars_store::Store;
 
-use super::config_files::describe;
+use super::config_files::{describe, instances_in_set};
 use super::node_calls::{notify_all, NotifyTarget};
 use crate::error::{DeployerError, DeployerResult};
 
@@ -32,16 +31,11 @@ async fn targets_of(store: &Store, file: &ConfigFileRow) -> DeployerResult<Vec<N
     match file.level {
         Some(LEVEL_NODE) => Ok(vec![target(file.host.clone())]),
         Some(LEVEL_SERVER) => {
-            let in_set = !file.set_name.is_empty();
-            let filter = ServerFilter {
-                application: Some(application.to_string()),
-                server_name: Some(server.to_string()),
-                enable_set: Some(in_set),
-                set_name: in_set.then(|| file.set_name.clone()),
-                set_area: in_set.then(|| file.set_area.clone()),
-                set_group: in_set.then(|| file.set_group.clone()),
-                ..ServerFilter::default()
-            };
+            let filter = instances_in_set(
+                application,
+                server,
+                [&file.set_name, &file.set_area, &file.set_group],
+            );
             Ok(store
                 .list_servers(&filter, None)
                 .await?

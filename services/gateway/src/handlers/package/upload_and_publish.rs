@@ -14,7 +14,7 @@ use super::store_package::store_package;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::upload::{receive, FILE_FIELD};
+use crate::upload::receive;
 
 /// Task statuses as AdminReg.tars numbers them (`EMTaskStatus`).
 const TASK_SUCCESS: i32 = 3;
@@ -60,12 +60,7 @@ async fn publish(
     let mut form = receive(request, &state.packages, limit).await?;
     let application = form.required_name("application")?;
     let module_name = form.required_name("module_name")?;
-    let staged = form.package.take().ok_or_else(|| {
-        ApiError::bad_param(
-            FILE_FIELD,
-            "is required: the package file (-F suse=@file.tgz)",
-        )
-    })?;
+    let staged = form.take_package()?;
     let restart_all = form.field("restart") == Some("1");
 
     let instances = instances_of(state, &application, &module_name).await?;

@@ -7,9 +7,9 @@ use tars_proto::deployer::Package;
 use super::store_package::store_package;
 use crate::auth::Caller;
 use crate::envelope::Data;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::upload::{package_error, receive, FILE_FIELD};
+use crate::upload::{package_error, receive};
 
 /// `/api/upload_patch_package` (multipart): stores the package in field `suse` for
 /// `application`.`module_name`, checking `md5` when given, and records it.
@@ -22,12 +22,7 @@ pub async fn upload_patch_package(
     let mut form = receive(request, &state.packages, limit).await?;
     let application = form.required_name("application")?;
     let module_name = form.required_name("module_name")?;
-    let staged = form.package.take().ok_or_else(|| {
-        ApiError::bad_param(
-            FILE_FIELD,
-            "is required: the package file (-F suse=@file.tgz)",
-        )
-    })?;
+    let staged = form.take_package()?;
     staged.check_md5(form.field("md5")).map_err(package_error)?;
     let comment = form.field("comment").unwrap_or_default().to_string();
     let stored = store_package(
