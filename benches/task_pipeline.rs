@@ -65,21 +65,24 @@ fn main() {
     let node_port = free_port();
     let sim_log = dir.path().join("calls.jsonl");
     let _sim = Kill(
-        Command::new(env!("CARGO_BIN_EXE_tars-platform").replace("tars-platform", "tarsnode-sim"))
-            .args([
-                "--ips",
-                "127.0.9.1-127.0.9.50",
-                "--port",
-                &node_port.to_string(),
-                "--latency-ms",
-                "20",
-                "--log",
-            ])
-            .arg(&sim_log)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start tarsnode-sim (cargo build --release -p tarsnode-sim)"),
+        Command::new(
+            std::path::Path::new(env!("CARGO_BIN_EXE_tars-platform"))
+                .with_file_name("tarsnode-sim"),
+        )
+        .args([
+            "--ips",
+            "127.0.9.1-127.0.9.50",
+            "--port",
+            &node_port.to_string(),
+            "--latency-ms",
+            "20",
+            "--log",
+        ])
+        .arg(&sim_log)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start tarsnode-sim (cargo build --release -p tarsnode-sim)"),
     );
     let platform = support::Platform::start(&[
         ("TARS_KAFKA_BROKERS", format!("127.0.0.1:{kafka_port}")),
