@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "protos/common.proto",
         "protos/deployer.proto",
         "protos/config_files.proto",
+        "protos/expansion.proto",
         "protos/task_runner.proto",
         "protos/monitor.proto",
     ];
@@ -30,6 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.ConfigHistoryPage",
         ".tars.deployer.ConfigRef",
         ".tars.deployer.ConfigRefDetail",
+        ".tars.deployer.ExpandPreviewServer",
+        ".tars.deployer.NodePort",
     ];
     let mut config = tonic_prost_build::configure();
     for message in serialized {

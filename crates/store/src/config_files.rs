@@ -35,7 +35,8 @@ pub struct ConfigFileRow {
     pub level: Option<i64>,
 }
 
-const FILE_COLUMNS: &str = "id, server_name, set_name, set_area, set_group, host, filename, \
+pub(crate) const FILE_COLUMNS: &str =
+    "id, server_name, set_name, set_area, set_group, host, filename, \
      config, posttime, lastuser, level";
 
 /// Where a file lives: the table's unique key.
@@ -106,7 +107,7 @@ pub enum ConfigDeletion {
     Deleted(Vec<i64>),
 }
 
-const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
+pub(crate) const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
      (configid, reason, content, posttime, lastuser) VALUES (?, ?, ?, ?, ?)";
 
 /// `?, ?, …` for an IN list of `n` values.
@@ -116,7 +117,7 @@ pub(crate) fn placeholders(n: usize) -> String {
 
 impl Store {
     /// `INSERT` that fails on a duplicate, or the backend's duplicate-skipping form.
-    fn insert_file_sql(&self, skip_duplicates: bool) -> String {
+    pub(crate) fn insert_file_sql(&self, skip_duplicates: bool) -> String {
         let verb = match (skip_duplicates, self.backend()) {
             (false, _) => "INSERT",
             (true, Backend::Sqlite) => "INSERT OR IGNORE",
@@ -293,7 +294,10 @@ impl Store {
         lastuser: &str,
         posttime: NaiveDateTime,
     ) -> StoreResult<bool> {
-        let sql = format!("SELECT id FROM t_config_files WHERE id = ?{}", self.lock_clause());
+        let sql = format!(
+            "SELECT id FROM t_config_files WHERE id = ?{}",
+            self.lock_clause()
+        );
         Ok(with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let exists = sqlx::query_scalar::<_, i64>(&sql)
@@ -428,7 +432,7 @@ pub(crate) fn prefixed_file_columns(alias: &str) -> String {
 }
 
 /// Binds a [`NewConfigFile`] to the insert statement, whatever the backend.
-fn bind_new_file<'q, DB>(
+pub(crate) fn bind_new_file<'q, DB>(
     query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     f: &'q NewConfigFile,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>

@@ -11,11 +11,12 @@
 //! node id means) live in the deployer.
 
 pub mod adapter_conf;
+mod args;
 pub mod config_files;
 pub mod config_refs;
-mod args;
 mod default_templates;
 pub mod error;
+pub mod expansion;
 pub mod node_info;
 pub mod notify;
 pub mod pool;

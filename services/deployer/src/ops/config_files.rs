@@ -338,7 +338,10 @@ pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
 }
 
 /// Files of one place in the tree: application (1), set name/area/group (2-4) or server (5).
-pub async fn list(store: &Store, request: ConfigFileListRequest) -> DeployerResult<Vec<ConfigFile>> {
+pub async fn list(
+    store: &Store,
+    request: ConfigFileListRequest,
+) -> DeployerResult<Vec<ConfigFile>> {
     validate::name("application", &request.application)?;
     let text = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_string();
     let filter = match request.level {

@@ -45,7 +45,13 @@ fn set_division(file: &ConfigFileRow) -> DeployerResult<SetDivision> {
     Ok(Some(fields.map(String::clone)))
 }
 
-fn place(server_name: &str, filename: &str, host: &str, level: i64, set: &SetDivision) -> ConfigPlace {
+fn place(
+    server_name: &str,
+    filename: &str,
+    host: &str,
+    level: i64,
+    set: &SetDivision,
+) -> ConfigPlace {
     let [set_name, set_area, set_group] = set.clone().unwrap_or_default();
     ConfigPlace {
         server_name: server_name.to_string(),
