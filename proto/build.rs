@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "protos/deployer.proto",
         "protos/config_files.proto",
         "protos/packages.proto",
+        "protos/expansion.proto",
         "protos/task_runner.proto",
         "protos/monitor.proto",
     ];
@@ -33,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.ConfigRefDetail",
         ".tars.deployer.Package",
         ".tars.deployer.PackagePage",
+        ".tars.deployer.ExpandPreviewServer",
+        ".tars.deployer.NodePort",
     ];
     let mut config = tonic_prost_build::configure();
     for message in serialized {

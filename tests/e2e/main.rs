@@ -10,6 +10,7 @@ mod config_merge;
 mod configs;
 mod dictionaries;
 mod errors;
+mod expansion;
 mod kafka;
 mod nodes;
 mod outages;

@@ -35,7 +35,8 @@ pub struct ConfigFileRow {
     pub level: Option<i64>,
 }
 
-const FILE_COLUMNS: &str = "id, server_name, set_name, set_area, set_group, host, filename, \
+pub(crate) const FILE_COLUMNS: &str =
+    "id, server_name, set_name, set_area, set_group, host, filename, \
      config, posttime, lastuser, level";
 
 /// Where a file lives: the table's unique key.
@@ -106,7 +107,7 @@ pub enum ConfigDeletion {
     Deleted(Vec<i64>),
 }
 
-const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
+pub(crate) const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
      (configid, reason, content, posttime, lastuser) VALUES (?, ?, ?, ?, ?)";
 
 /// `?, ?, …` for an IN list of `n` values.
@@ -116,7 +117,7 @@ pub(crate) fn placeholders(n: usize) -> String {
 
 impl Store {
     /// `INSERT` that fails on a duplicate, or the backend's duplicate-skipping form.
-    fn insert_file_sql(&self, skip_duplicates: bool) -> String {
+    pub(crate) fn insert_file_sql(&self, skip_duplicates: bool) -> String {
         let verb = match (skip_duplicates, self.backend()) {
             (false, _) => "INSERT",
             (true, Backend::Sqlite) => "INSERT OR IGNORE",
@@ -134,6 +135,17 @@ impl Store {
         match self.backend() {
             Backend::Sqlite => "",
             Backend::MySql => " FOR UPDATE",
+        }
+    }
+
+    /// How a transaction that reads before it writes begins: SQLite's deferred
+    /// transaction would fail with SQLITE_BUSY (busy_timeout does not apply) when another
+    /// writer commits between its read and its write; IMMEDIATE takes the write lock up
+    /// front and waits for it instead.
+    pub(crate) fn begin_write_sql(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::MySql => "BEGIN",
         }
     }
 
@@ -297,8 +309,9 @@ impl Store {
             "SELECT id FROM t_config_files WHERE id = ?{}",
             self.lock_clause()
         );
+        let begin = self.begin_write_sql();
         Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let exists = sqlx::query_scalar::<_, i64>(&sql)
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -321,6 +334,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
+            } else {
+                tx.rollback().await?;
             }
             exists
         }))
@@ -339,13 +354,16 @@ impl Store {
              AND filename = ? AND set_name = ? AND set_area = ? AND set_group = ?{}",
             self.lock_clause()
         );
+        let begin = self.begin_write_sql();
         Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let file = sqlx::query_as::<_, ConfigFileRow>(&select)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(file) = file else {
+                // Released now: until a rollback MySQL keeps what was read FOR UPDATE locked.
+                tx.rollback().await?;
                 return Ok(ConfigDeletion::NotFound);
             };
             let mut doomed = vec![id];
@@ -372,6 +390,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             if !referencing.is_empty() {
+                tx.rollback().await?;
                 return Ok(ConfigDeletion::Referenced(referencing));
             }
             let refs_sql = format!(
@@ -431,7 +450,7 @@ pub(crate) fn prefixed_file_columns(alias: &str) -> String {
 }
 
 /// Binds a [`NewConfigFile`] to the insert statement, whatever the backend.
-fn bind_new_file<'q, DB>(
+pub(crate) fn bind_new_file<'q, DB>(
     query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     f: &'q NewConfigFile,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>

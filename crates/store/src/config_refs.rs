@@ -43,14 +43,16 @@ impl Store {
             "SELECT id FROM t_config_files WHERE id IN (?, ?){}",
             self.lock_clause()
         );
+        let begin = self.begin_write_sql();
         Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let present = sqlx::query_scalar::<_, i64>(&lock)
                 .bind(config_id)
                 .bind(reference_id)
                 .fetch_all(&mut *tx)
                 .await?;
             if let Some(missing) = [config_id, reference_id].into_iter().find(|id| !present.contains(id)) {
+                tx.rollback().await?;
                 return Ok(RefInsertion::MissingFile(missing));
             }
             let id = sqlx::query("INSERT INTO t_config_references (config_id, reference_id) VALUES (?, ?)")

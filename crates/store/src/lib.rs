@@ -16,6 +16,7 @@ pub mod config_files;
 pub mod config_refs;
 mod default_templates;
 pub mod error;
+pub mod expansion;
 pub mod node_info;
 pub mod notify;
 pub mod packages;

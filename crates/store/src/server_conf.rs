@@ -119,6 +119,49 @@ pub struct NewServer {
     pub lastuser: String,
 }
 
+pub(crate) const INSERT_SERVER_SQL: &str = "INSERT INTO t_server_conf (application, server_name, \
+     node_name, server_type, template_name, enable_set, set_name, set_area, set_group, bak_flag, \
+     async_thread_num, base_path, exe_path, start_script_path, stop_script_path, \
+     monitor_script_path, profile, setting_state, present_state, posttime, lastuser, \
+     patch_version, patch_user, tars_version, node_group, source, run_type) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'inactive', 'inactive', ?, ?, \
+     '', '', '', '', '', '')";
+
+/// Binds a [`NewServer`] to [`INSERT_SERVER_SQL`], whatever the backend.
+pub(crate) fn bind_new_server<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    s: &'q NewServer,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(&s.application)
+        .bind(&s.server_name)
+        .bind(&s.node_name)
+        .bind(&s.server_type)
+        .bind(&s.template_name)
+        .bind(if s.enable_set { "Y" } else { "N" })
+        .bind(&s.set_name)
+        .bind(&s.set_area)
+        .bind(&s.set_group)
+        .bind(i64::from(s.bak_flag))
+        .bind(s.async_thread_num)
+        .bind(&s.base_path)
+        .bind(&s.exe_path)
+        .bind(&s.start_script_path)
+        .bind(&s.stop_script_path)
+        .bind(&s.monitor_script_path)
+        .bind(&s.profile)
+        .bind(s.posttime)
+        .bind(&s.lastuser)
+}
+
 /// Changes to one server; `None` leaves the column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ServerUpdate {
@@ -301,37 +344,12 @@ impl Store {
         servers: &[NewServer],
         adapters: &[crate::adapter_conf::NewAdapter],
     ) -> StoreResult<Vec<i64>> {
-        let server_sql = "INSERT INTO t_server_conf (application, server_name, node_name, server_type, \
-             template_name, enable_set, set_name, set_area, set_group, bak_flag, async_thread_num, \
-             base_path, exe_path, start_script_path, stop_script_path, monitor_script_path, profile, \
-             setting_state, present_state, posttime, lastuser, patch_version, patch_user, tars_version, \
-             node_group, source, run_type) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'inactive', 'inactive', ?, ?, '', '', '', '', '', '')";
         let adapter_sql = crate::adapter_conf::INSERT_ADAPTER_SQL;
         let ids = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut ids = Vec::with_capacity(servers.len());
             for s in servers {
-                let result = sqlx::query(server_sql)
-                    .bind(&s.application)
-                    .bind(&s.server_name)
-                    .bind(&s.node_name)
-                    .bind(&s.server_type)
-                    .bind(&s.template_name)
-                    .bind(if s.enable_set { "Y" } else { "N" })
-                    .bind(&s.set_name)
-                    .bind(&s.set_area)
-                    .bind(&s.set_group)
-                    .bind(i64::from(s.bak_flag))
-                    .bind(s.async_thread_num)
-                    .bind(&s.base_path)
-                    .bind(&s.exe_path)
-                    .bind(&s.start_script_path)
-                    .bind(&s.stop_script_path)
-                    .bind(&s.monitor_script_path)
-                    .bind(&s.profile)
-                    .bind(s.posttime)
-                    .bind(&s.lastuser)
+                let result = bind_new_server(sqlx::query(INSERT_SERVER_SQL), s)
                     .execute(&mut *tx)
                     .await?;
                 ids.push(result.inserted_id());

@@ -11,6 +11,7 @@ use tars_store::config_files::{
     LEVEL_SERVER,
 };
 use tars_store::config_refs::RefInsertion;
+use tars_store::expansion::{Expansion, NodeConfigCopy, NodeHoldings};
 use tars_store::server_conf::{NewServer, ServerFilter, ServerUpdate};
 use tars_store::{Store, StoreConfig, StoreError};
 
@@ -443,6 +444,158 @@ async fn undeploying_removes_the_instances_node_files(mysql: bool) {
     assert_eq!(left, vec![(LEVEL_NODE, "10.0.0.2".to_string())]);
 }
 
+async fn expansions_check_then_write_everything_or_nothing(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    store
+        .insert_servers_with_adapters(
+            &[
+                server("Shop", "Cart", "10.0.0.1"),
+                server("Shop", "Bill", "10.0.0.2"),
+            ],
+            &[
+                adapter("Shop", "Cart", "10.0.0.1", "Obj"),
+                adapter("Shop", "Bill", "10.0.0.2", "Obj"),
+            ],
+        )
+        .await
+        .unwrap();
+    let node_file =
+        |host: &str, text: &str| config(place("Shop.Cart", host, LEVEL_NODE, "Cart.conf"), text);
+    store
+        .add_config_file(
+            &config(place("Shop.Cart", "", LEVEL_SERVER, "Cart.conf"), "s"),
+            // A stale file on 10.0.0.3 is replaced by the copy.
+            &[
+                node_file("10.0.0.1", "node one"),
+                node_file("10.0.0.3", "stale"),
+            ],
+        )
+        .await
+        .unwrap();
+    let expansion = Expansion {
+        servers: vec![
+            server("Shop", "Cart", "10.0.0.2"),
+            server("Shop", "Cart", "10.0.0.3"),
+        ],
+        adapters: vec![
+            adapter("Shop", "Cart", "10.0.0.2", "Obj"),
+            adapter("Shop", "Cart", "10.0.0.3", "Obj"),
+        ],
+        copy_node_config: Some(NodeConfigCopy {
+            server_name: "Shop.Cart".into(),
+            from_host: "10.0.0.1".into(),
+            reason: "copied".into(),
+            posttime: t("2024-02-01 00:00:00"),
+            lastuser: "carol".into(),
+        }),
+    };
+    let cart_nodes = |store: Store| async move {
+        let filter = ServerFilter {
+            server_name: Some("Cart".into()),
+            ..ServerFilter::default()
+        };
+        let rows = store.list_servers(&filter, None).await.unwrap();
+        rows.into_iter().map(|r| r.node_name).collect::<Vec<_>>()
+    };
+
+    // The check sees each node's holdings in the transaction; a refusal writes nothing.
+    let mut seen = Vec::new();
+    let refused = store
+        .expand_servers(&expansion, |h: &NodeHoldings| {
+            seen.push(h.clone());
+            if h.node_name == "10.0.0.3" {
+                Err("no")
+            } else {
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused, Err("no"));
+    assert_eq!(
+        seen,
+        [
+            NodeHoldings {
+                node_name: "10.0.0.2".into(),
+                instance_exists: false,
+                endpoints: vec!["tcp -h 10.0.0.2 -p 10000".into()],
+            },
+            NodeHoldings {
+                node_name: "10.0.0.3".into(),
+                instance_exists: false,
+                endpoints: vec![],
+            },
+        ]
+    );
+    assert_eq!(cart_nodes(store.clone()).await, ["10.0.0.1"]);
+
+    let expanded = store
+        .expand_servers(&expansion, |_| Ok::<(), ()>(()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(expanded.server_ids.len(), 2);
+    assert_eq!(expanded.config_file_ids.len(), 2);
+    assert_eq!(
+        cart_nodes(store.clone()).await,
+        ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    );
+    assert_eq!(
+        store
+            .adapters_of_instance("Shop", "Cart", "10.0.0.3")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let files = store
+        .config_files_by_ids(&expanded.config_file_ids)
+        .await
+        .unwrap();
+    let copies: Vec<(&str, Option<&str>, Option<&str>)> = files
+        .iter()
+        .map(|f| (f.host.as_str(), f.config.as_deref(), f.lastuser.as_deref()))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            ("10.0.0.3", Some("node one"), Some("carol")),
+            ("10.0.0.2", Some("node one"), Some("carol")),
+        ],
+        "the stale file keeps its (lower) id and gets the content"
+    );
+    for id in &expanded.config_file_ids {
+        let (_, history) = store.config_history_page(*id, None).await.unwrap();
+        assert_eq!(history[0].reason.as_deref(), Some("copied"));
+        assert_eq!(history[0].content.as_deref(), Some("node one"));
+    }
+
+    // Once there, the instances are reported; a duplicate that slips past the check
+    // fails the unique key and rolls the whole expansion back.
+    let again = Expansion {
+        servers: vec![
+            server("Shop", "Cart", "10.0.0.4"),
+            server("Shop", "Cart", "10.0.0.2"),
+        ],
+        ..Expansion::default()
+    };
+    let mut existing = Vec::new();
+    let err = store
+        .expand_servers(&again, |h| {
+            existing.push(h.instance_exists);
+            Ok::<(), ()>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+    assert_eq!(existing, [false, true]);
+    assert_eq!(
+        cart_nodes(store.clone()).await,
+        ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    );
+}
+
 macro_rules! store_test_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(false).await } )* }
@@ -458,4 +611,5 @@ store_test_suite!(
     config_file_keys_agree_on_both_backends,
     deleting_config_files_keeps_references_whole,
     undeploying_removes_the_instances_node_files,
+    expansions_check_then_write_everything_or_nothing,
 );

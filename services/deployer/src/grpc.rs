@@ -492,6 +492,42 @@ impl Deployer for DeployerService {
         .await
     }
 
+    async fn expand_server_preview(
+        &self,
+        request: Request<pb::ExpandServerPreviewRequest>,
+    ) -> Result<Response<pb::ExpandServerPreviewReply>, Status> {
+        traced("ExpandServerPreview", request, |r| async move {
+            Ok(pb::ExpandServerPreviewReply {
+                servers: ops::expansion::preview(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn expand_server(
+        &self,
+        request: Request<pb::ExpandServerRequest>,
+    ) -> Result<Response<pb::ServerConfList>, Status> {
+        traced("ExpandServer", request, |r| async move {
+            Ok(pb::ServerConfList {
+                servers: ops::expansion::expand(&self.store, r).await?,
+            })
+        })
+        .await
+    }
+
+    async fn auto_port(
+        &self,
+        request: Request<pb::AutoPortRequest>,
+    ) -> Result<Response<pb::AutoPortReply>, Status> {
+        traced("AutoPort", request, |r| async move {
+            Ok(pb::AutoPortReply {
+                ports: ops::ports::auto_port(&self.store, &r.node_names).await?,
+            })
+        })
+        .await
+    }
+
     async fn active_tokens(
         &self,
         request: Request<Empty>,

@@ -235,6 +235,33 @@ impl Params {
         Ok(ids)
     }
 
+    /// Texts as a JSON array of strings, or one string separated by `;` (also `,`) as
+    /// TarsWeb takes node lists; blanks are dropped. Empty when absent.
+    pub fn str_list(&self, name: &str) -> ApiResult<Vec<String>> {
+        let items: Vec<String> = match self.value(name) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::String(s) => Ok(s.trim().to_string()),
+                    other => Err(self.bad(
+                        &format!("{name}[{i}]"),
+                        format!("must be a string, got {other}"),
+                    )),
+                })
+                .collect::<ApiResult<_>>()?,
+            Some(Value::String(s)) => s.split([';', ',']).map(|p| p.trim().to_string()).collect(),
+            Some(other) => {
+                return Err(self.bad(
+                    name,
+                    format!("must be a list of strings or `;`-separated text, got {other}"),
+                ))
+            }
+        };
+        Ok(items.into_iter().filter(|s| !s.is_empty()).collect())
+    }
+
     /// The 1-based page and page size (`curr_page`, also TarsWeb's `cur_page`, and
     /// `page_size`); zeros mean "all rows".
     pub fn page(&self) -> ApiResult<tars_proto::common::Page> {
@@ -346,6 +373,19 @@ mod tests {
             parse("/x", "text/plain", &big).await.unwrap_err().status,
             413
         );
+    }
+
+    #[tokio::test]
+    async fn string_lists_from_arrays_or_separated_text() {
+        let p = parse("/x?n=a;%20b,,c", "", "").await.unwrap();
+        assert_eq!(p.str_list("n").unwrap(), ["a", "b", "c"]);
+        assert!(p.str_list("missing").unwrap().is_empty());
+        let p = parse("/x", "application/json", r#"{"n":["a",""],"m":[1],"o":{}}"#)
+            .await
+            .unwrap();
+        assert_eq!(p.str_list("n").unwrap(), ["a"]);
+        assert!(p.str_list("m").unwrap_err().message.contains("`m[0]`"));
+        assert!(p.str_list("o").is_err());
     }
 
     #[tokio::test]

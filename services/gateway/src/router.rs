@@ -10,7 +10,9 @@ use http::StatusCode;
 
 use crate::auth::require_ticket;
 use crate::error::ApiError;
-use crate::handlers::{adapter, config, dict, health, other, package, server, task, template};
+use crate::handlers::{
+    adapter, config, dict, expand, health, other, package, server, task, template,
+};
 use crate::middleware::apply_middleware;
 use crate::state::AppState;
 
@@ -44,6 +46,12 @@ fn api_routes(state: &AppState) -> Router<AppState> {
             "/load_server",
             get(server::load_server).post(server::load_server),
         )
+        .route(
+            "/expand_server_preview",
+            post(expand::expand_server_preview),
+        )
+        .route("/expand_server", post(expand::expand_server))
+        .route("/auto_port", get(expand::auto_port).post(expand::auto_port))
         .route("/add_adapter_conf", post(adapter::add_adapter_conf))
         .route(
             "/delete_adapter_conf",

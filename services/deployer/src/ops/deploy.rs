@@ -10,11 +10,12 @@ use tars_store::{Store, StoreError};
 use super::{convert, validate};
 use crate::error::{DeployerError, DeployerResult};
 
-const DEFAULT_THREAD_NUM: i64 = 1;
-const DEFAULT_MAX_CONNECTIONS: i64 = 100_000;
-const DEFAULT_QUEUECAP: i64 = 50_000;
-const DEFAULT_QUEUETIMEOUT: i64 = 20_000;
-const DEFAULT_ASYNC_THREAD_NUM: i64 = 3;
+// Defaults for values a request leaves out (expansion uses them for NULL source columns).
+pub(crate) const DEFAULT_THREAD_NUM: i64 = 1;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: i64 = 100_000;
+pub(crate) const DEFAULT_QUEUECAP: i64 = 50_000;
+pub(crate) const DEFAULT_QUEUETIMEOUT: i64 = 20_000;
+pub(crate) const DEFAULT_ASYNC_THREAD_NUM: i64 = 3;
 
 /// Validates and writes a deployment; answers the instance on the request's node.
 pub async fn deploy_server(

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod config;
 pub mod dict;
+pub mod expand;
 pub mod health;
 pub mod other;
 pub mod package;
