@@ -6,6 +6,7 @@ mod fixtures;
 
 mod adapters;
 mod auth;
+mod config_concurrency;
 mod config_merge;
 mod configs;
 mod dictionaries;

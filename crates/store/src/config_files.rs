@@ -9,6 +9,7 @@
 use chrono::NaiveDateTime;
 
 use crate::args::{bind_args, Arg, Filter};
+use crate::error::retry_contention;
 use crate::pool::{with_pool, InsertedId};
 use crate::{Backend, PageWindow, Store, StoreResult};
 
@@ -234,6 +235,14 @@ impl Store {
         file: &NewConfigFile,
         node_files: &[NewConfigFile],
     ) -> StoreResult<i64> {
+        retry_contention(|| self.add_config_file_once(file, node_files)).await
+    }
+
+    async fn add_config_file_once(
+        &self,
+        file: &NewConfigFile,
+        node_files: &[NewConfigFile],
+    ) -> StoreResult<i64> {
         let strict = self.insert_file_sql(false);
         let lenient = self.insert_file_sql(true);
         Ok(with_pool!(self, pool => {
@@ -270,6 +279,10 @@ impl Store {
     /// Creates those of `files` that do not exist yet, each with an "add config" history
     /// record; answers how many were created. Safe to run concurrently.
     pub async fn add_missing_config_files(&self, files: &[NewConfigFile]) -> StoreResult<usize> {
+        retry_contention(|| self.add_missing_config_files_once(files)).await
+    }
+
+    async fn add_missing_config_files_once(&self, files: &[NewConfigFile]) -> StoreResult<usize> {
         if files.is_empty() {
             return Ok(0);
         }
@@ -298,6 +311,18 @@ impl Store {
 
     /// Replaces a file's content and records the change; `false` when there is no such file.
     pub async fn update_config_file(
+        &self,
+        id: i64,
+        config: &str,
+        reason: &str,
+        lastuser: &str,
+        posttime: NaiveDateTime,
+    ) -> StoreResult<bool> {
+        retry_contention(|| self.update_config_file_once(id, config, reason, lastuser, posttime))
+            .await
+    }
+
+    async fn update_config_file_once(
         &self,
         id: i64,
         config: &str,
@@ -345,6 +370,10 @@ impl Store {
     /// name, unless another file references one of them. The references the deleted
     /// files held go too; their history stays.
     pub async fn delete_config_file(&self, id: i64) -> StoreResult<ConfigDeletion> {
+        retry_contention(|| self.delete_config_file_once(id)).await
+    }
+
+    async fn delete_config_file_once(&self, id: i64) -> StoreResult<ConfigDeletion> {
         let select = format!(
             "SELECT {FILE_COLUMNS} FROM t_config_files WHERE id = ?{}",
             self.lock_clause()

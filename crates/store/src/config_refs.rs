@@ -3,6 +3,7 @@
 //! them consistent with the files (no reference to a file being deleted).
 
 use crate::config_files::ConfigFileRow;
+use crate::error::retry_contention;
 use crate::pool::{with_pool, InsertedId};
 use crate::{Store, StoreResult};
 
@@ -35,6 +36,14 @@ impl Store {
     /// Adds a reference after locking both files, so a concurrent delete cannot leave it
     /// dangling. `AlreadyExists` when the pair is already referenced.
     pub async fn insert_config_ref(
+        &self,
+        config_id: i64,
+        reference_id: i64,
+    ) -> StoreResult<RefInsertion> {
+        retry_contention(|| self.insert_config_ref_once(config_id, reference_id)).await
+    }
+
+    async fn insert_config_ref_once(
         &self,
         config_id: i64,
         reference_id: i64,

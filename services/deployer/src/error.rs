@@ -57,6 +57,9 @@ impl DeployerError {
 impl From<StoreError> for DeployerError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::Contention(msg) => DeployerError::Unavailable(format!(
+                "{msg}; it was retried several times, try again"
+            )),
             StoreError::Unavailable(msg) => {
                 DeployerError::Unavailable(format!("{msg}; check that the database is running"))
             }

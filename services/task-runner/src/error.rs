@@ -29,7 +29,7 @@ impl TaskError {
 impl From<StoreError> for TaskError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(msg) => {
+            StoreError::Contention(msg) | StoreError::Unavailable(msg) => {
                 TaskError::Unavailable(format!("{msg}; check that the database is running"))
             }
             StoreError::AlreadyExists(msg) | StoreError::Db(msg) | StoreError::Migration(msg) => {
