@@ -219,14 +219,16 @@ async fn serial_stops_at_the_first_failure(backend: Backend) {
 async fn parallel_runs_every_item_and_reports_partial(backend: Backend) {
     let ips = fresh_ips(4);
     let port = free_port();
+    // The first node never answers startServer (its item fails at the node timeout), the
+    // last one fails it at once.
     let sim = Simulator::start(
         &ips,
         port,
         &[
+            "--hang",
+            &format!("{}:startServer", ips[0]),
             "--fail",
             &format!("{}:startServer", ips[3]),
-            "--latency-ms",
-            "100",
         ],
     );
     let p = Platform::start_with(backend, node_env(port)).await;
@@ -239,20 +241,38 @@ async fn parallel_runs_every_item_and_reports_partial(backend: Backend) {
             "start",
         ));
     }
-    let t = wait_task(&p.api, &add_task(&p.api, false, items).await, LIMIT).await;
-    assert_eq!(item_statuses(&t), vec![3, 3, 3, 4]);
+    let task_no = add_task(&p.api, false, items).await;
+    // In parallel, the other items finish while the first is still waiting for its node;
+    // run one after another they could not.
+    let started = std::time::Instant::now();
+    loop {
+        let t = p
+            .api
+            .get("/api/task", &[("task_no", &task_no)])
+            .await
+            .ok()
+            .clone();
+        if t["items"].is_array() {
+            let statuses = item_statuses(&t);
+            if statuses[1..] == [3, 3, 4] {
+                assert_eq!(statuses[0], 2, "the hung item is still running: {t}");
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "the other items never finished: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t = wait_task(&p.api, &task_no, LIMIT).await;
+    assert_eq!(item_statuses(&t), vec![4, 3, 3, 4]);
     assert_eq!(t["status"], 6);
     assert_eq!(t["serial"], false);
-    assert_eq!(sim.calls_of("startServer").len(), 4);
-    // All four ran at once: their answers landed within one latency of each other.
-    let times: Vec<u64> = sim
-        .calls_of("startServer")
-        .iter()
-        .map(|c| c["ts_ms"].as_u64().unwrap())
-        .collect();
-    assert!(
-        times.iter().max().unwrap() - times.iter().min().unwrap() < 90,
-        "{times:?}"
+    assert_eq!(
+        sim.calls_of("startServer").len(),
+        3,
+        "the hung call is never logged"
     );
 }
 
