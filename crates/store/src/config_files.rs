@@ -108,7 +108,7 @@ pub enum ConfigDeletion {
     Deleted(Vec<i64>),
 }
 
-pub(crate) const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
+const INSERT_HISTORY_SQL: &str = "INSERT INTO t_config_history_files \
      (configid, reason, content, posttime, lastuser) VALUES (?, ?, ?, ?, ?)";
 
 /// `?, ?, …` for an IN list of `n` values.
@@ -262,12 +262,7 @@ impl Store {
                 }
             }
             for (id, f) in created {
-                sqlx::query(INSERT_HISTORY_SQL)
-                    .bind(id)
-                    .bind("add config")
-                    .bind(&f.config)
-                    .bind(f.posttime)
-                    .bind(&f.lastuser)
+                history_record(id, "add config", &f.config, f.posttime, &f.lastuser)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -294,12 +289,7 @@ impl Store {
                 let result = bind_new_file(sqlx::query(&lenient), f).execute(&mut *tx).await?;
                 if result.rows_affected() == 1 {
                     created += 1;
-                    sqlx::query(INSERT_HISTORY_SQL)
-                        .bind(result.inserted_id())
-                        .bind("add config")
-                        .bind(&f.config)
-                        .bind(f.posttime)
-                        .bind(&f.lastuser)
+                    history_record(result.inserted_id(), "add config", &f.config, f.posttime, &f.lastuser)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -350,12 +340,7 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(INSERT_HISTORY_SQL)
-                    .bind(id)
-                    .bind(reason)
-                    .bind(config)
-                    .bind(posttime)
-                    .bind(lastuser)
+                history_record(id, reason, config, posttime, lastuser)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -476,6 +461,28 @@ pub(crate) fn prefixed_file_columns(alias: &str) -> String {
         .map(|c| format!("{alias}.{c}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The insert of one history record, bound, whatever the backend.
+pub(crate) fn history_record<'q, DB>(
+    config_id: i64,
+    reason: &'q str,
+    content: &'q str,
+    posttime: NaiveDateTime,
+    user: &'q str,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(INSERT_HISTORY_SQL)
+        .bind(config_id)
+        .bind(reason)
+        .bind(content)
+        .bind(posttime)
+        .bind(user)
 }
 
 /// Binds a [`NewConfigFile`] to the insert statement, whatever the backend.

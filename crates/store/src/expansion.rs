@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 
 use crate::adapter_conf::{bind_new_adapter, NewAdapter, INSERT_ADAPTER_SQL};
 use crate::config_files::{
-    bind_new_file, ConfigFileRow, ConfigPlace, NewConfigFile, FILE_COLUMNS, INSERT_HISTORY_SQL,
+    bind_new_file, history_record, ConfigFileRow, ConfigPlace, NewConfigFile, FILE_COLUMNS,
     LEVEL_NODE,
 };
 use crate::pool::{with_pool, InsertedId};
@@ -167,12 +167,7 @@ impl Store {
                                     .await?
                                     .inserted_id(),
                             };
-                            sqlx::query(INSERT_HISTORY_SQL)
-                                .bind(id)
-                                .bind(&copy.reason)
-                                .bind(&file.config)
-                                .bind(file.posttime)
-                                .bind(&file.lastuser)
+                            history_record(id, &copy.reason, &file.config, file.posttime, &file.lastuser)
                                 .execute(&mut *tx)
                                 .await?;
                             config_file_ids.push(id);
