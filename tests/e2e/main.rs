@@ -8,6 +8,7 @@ mod adapters;
 mod auth;
 mod config_concurrency;
 mod config_merge;
+mod config_refs;
 mod configs;
 mod dictionaries;
 mod errors;

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod chaos;
+pub mod config_api;
 pub mod db;
 pub mod http;
 pub mod packages;
