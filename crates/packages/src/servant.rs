@@ -3,9 +3,10 @@
 //! patch_tars prepares that file from an upload, and other gateways can upload into it.
 //! Paths come from the network, so every one is checked to stay inside the directory.
 
+use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use md5::{Digest, Md5};
 use tars_protocol::patch::{FileContent, FileInfo, PatchDispatcher, PatchServant, PATCH_SERVANT};
@@ -19,16 +20,82 @@ use crate::layout::{batch_file, check_segment, upload_dir};
 /// Bytes per `download` answer, as tarspatch's default.
 const CHUNK: usize = 1 << 20;
 
+/// Most files whose MD5 is remembered.
+const MD5_CACHE_ENTRIES: usize = 4096;
+
+/// A file's identity for the MD5 cache: its path, size and modification time.
+type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
+
 /// The Patch interface over a package directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DirPatchServant {
     root: PathBuf,
+    /// Every node patching a server lists the same package: hash it once, not once per
+    /// node (a 200 MiB package takes about half a second to hash).
+    md5s: Mutex<HashMap<FileStamp, String>>,
 }
 
 impl DirPatchServant {
     /// Serves the package directory `root`.
     pub fn new(root: PathBuf) -> DirPatchServant {
-        DirPatchServant { root }
+        DirPatchServant {
+            root,
+            md5s: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A file's MD5, from the cache while the file is unchanged.
+    async fn md5_of(&self, path: &Path, meta: &std::fs::Metadata) -> std::io::Result<String> {
+        let stamp = (path.to_path_buf(), meta.len(), meta.modified().ok());
+        if let Some(md5) = self.md5s.lock().expect("md5 cache poisoned").get(&stamp) {
+            return Ok(md5.clone());
+        }
+        let md5 = md5_file(path).await?;
+        let mut cache = self.md5s.lock().expect("md5 cache poisoned");
+        if cache.len() >= MD5_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(stamp, md5.clone());
+        Ok(md5)
+    }
+
+    async fn file_info(&self, path: &Path, shown_as: String) -> std::io::Result<FileInfo> {
+        let meta = tokio::fs::metadata(path).await?;
+        #[cfg(unix)]
+        let can_exec = {
+            use std::os::unix::fs::PermissionsExt;
+            meta.permissions().mode() & 0o111 != 0
+        };
+        #[cfg(not(unix))]
+        let can_exec = false;
+        Ok(FileInfo {
+            path: shown_as,
+            size: i32::try_from(meta.len()).unwrap_or(i32::MAX),
+            can_exec,
+            md5: self.md5_of(path, &meta).await?,
+        })
+    }
+
+    /// Every regular file below `dir`, with paths relative to it (leading `/`).
+    async fn list_dir(&self, dir: &Path) -> std::io::Result<Vec<FileInfo>> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(current) = pending.pop() {
+            let mut entries = tokio::fs::read_dir(&current).await?;
+            while let Some(entry) = entries.next_entry().await? {
+                let kind = entry.file_type().await?;
+                if kind.is_dir() {
+                    pending.push(entry.path());
+                } else if kind.is_file() {
+                    let path = entry.path();
+                    let relative = path.strip_prefix(dir).unwrap_or(&path);
+                    let shown = format!("/{}", relative.display());
+                    found.push(self.file_info(&path, shown).await?);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(found)
     }
 
     /// `path` below the root, or `None` when it tries to leave it.
@@ -110,52 +177,13 @@ async fn md5_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-async fn file_info(path: &Path, shown_as: String) -> std::io::Result<FileInfo> {
-    let meta = tokio::fs::metadata(path).await?;
-    #[cfg(unix)]
-    let can_exec = {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o111 != 0
-    };
-    #[cfg(not(unix))]
-    let can_exec = false;
-    Ok(FileInfo {
-        path: shown_as,
-        size: i32::try_from(meta.len()).unwrap_or(i32::MAX),
-        can_exec,
-        md5: md5_file(path).await?,
-    })
-}
-
-/// Every regular file below `dir`, with paths relative to it (leading `/`).
-async fn list_dir(dir: &Path) -> std::io::Result<Vec<FileInfo>> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let mut entries = tokio::fs::read_dir(&current).await?;
-        while let Some(entry) = entries.next_entry().await? {
-            let kind = entry.file_type().await?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                let path = entry.path();
-                let relative = path.strip_prefix(dir).unwrap_or(&path);
-                let shown = format!("/{}", relative.display());
-                found.push(file_info(&path, shown).await?);
-            }
-        }
-    }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
-}
-
 impl PatchServant for DirPatchServant {
     async fn list_file_info(&self, path: String) -> (i32, Vec<FileInfo>) {
         let Some(full) = self.inside(&path) else {
             return (-1, Vec::new());
         };
         match tokio::fs::metadata(&full).await {
-            Ok(meta) if meta.is_dir() => match list_dir(&full).await {
+            Ok(meta) if meta.is_dir() => match self.list_dir(&full).await {
                 Ok(files) => (0, files),
                 Err(_) => (-1, Vec::new()),
             },
@@ -164,7 +192,7 @@ impl PatchServant for DirPatchServant {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                match file_info(&full, name).await {
+                match self.file_info(&full, name).await {
                     Ok(info) => (1, vec![info]),
                     Err(_) => (-1, Vec::new()),
                 }
@@ -354,6 +382,14 @@ mod tests {
         let (ret, listed) = servant.list_file_info("/tars.upload".into()).await;
         assert_eq!(ret, 0);
         assert_eq!(listed[0].path, "/Shop/Cart/p1.tgz");
+
+        // A newer package prepared in its place is hashed again, not served from the cache.
+        std::fs::write(upload.join("p2.tgz"), b"version two").unwrap();
+        servant
+            .prepare_patch_file("Shop".into(), "Cart".into(), "p2.tgz".into())
+            .await;
+        let (_, files) = servant.list_file_info(remote).await;
+        assert_eq!(files[0].md5, hex::encode(Md5::digest(b"version two")));
     }
 
     #[tokio::test]

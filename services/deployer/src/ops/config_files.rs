@@ -518,23 +518,30 @@ pub async fn node_list(
         level: LEVEL_SERVER,
         filename: file.filename.clone().unwrap_or_default(),
     };
-    let missing = node_files_for(store, &place, &request.user).await?;
-    store.add_missing_config_files(&missing).await?;
     let filter = ConfigFileFilter {
         level: LEVEL_NODE,
         server_name,
-        set_name: Some(place.set_name),
-        set_area: Some(place.set_area),
-        set_group: Some(place.set_group),
-        filename: Some(place.filename),
+        set_name: Some(place.set_name.clone()),
+        set_area: Some(place.set_area.clone()),
+        set_group: Some(place.set_group.clone()),
+        filename: Some(place.filename.clone()),
         order: ConfigOrder::NewestCreated,
     };
-    Ok(store
-        .list_config_files(&filter)
+    let mut files = store.list_config_files(&filter).await?;
+    // A read that writes only when an instance has no node file yet.
+    let missing: Vec<NewConfigFile> = node_files_for(store, &place, &request.user)
         .await?
         .into_iter()
-        .map(config_file)
-        .collect())
+        .filter(|f| {
+            !files
+                .iter()
+                .any(|have| have.host.eq_ignore_ascii_case(&f.place.host))
+        })
+        .collect();
+    if !missing.is_empty() && store.add_missing_config_files(&missing).await? > 0 {
+        files = store.list_config_files(&filter).await?;
+    }
+    Ok(files.into_iter().map(config_file).collect())
 }
 
 /// One history record.
