@@ -256,12 +256,16 @@ impl PatchServant for DirPatchServant {
         if let Err(err) = tokio::fs::create_dir_all(dir).await {
             return (-2, format!("mkdir {}: {err}", dir.display()));
         }
-        // Copy then rename: a node still downloading the previous package keeps reading
-        // the file it opened.
+        // Link (or copy) to a temporary name, then rename: a node still downloading the
+        // previous package keeps reading the file it opened. Uploaded packages are never
+        // rewritten, so a hard link spares copying the whole package for every instance
+        // patched; a copy is the fallback across file systems.
         let temp = dir.join(format!(".{}.{}", patch_file, rand::random::<u32>()));
-        if let Err(err) = tokio::fs::copy(&upload, &temp).await {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return (-3, format!("copy {}: {err}", upload.display()));
+        if tokio::fs::hard_link(&upload, &temp).await.is_err() {
+            if let Err(err) = tokio::fs::copy(&upload, &temp).await {
+                let _ = tokio::fs::remove_file(&temp).await;
+                return (-3, format!("copy {}: {err}", upload.display()));
+            }
         }
         if let Err(err) = tokio::fs::rename(&temp, &batch).await {
             let _ = tokio::fs::remove_file(&temp).await;
@@ -302,6 +306,9 @@ impl PatchServant for DirPatchServant {
             return 1;
         }
         let opened = if content.first_chunk {
+            // A new file, not a truncation: a prepared package may be a hard link to the
+            // old one, and must keep its content.
+            let _ = tokio::fs::remove_file(&path).await;
             tokio::fs::File::create(&path).await
         } else {
             tokio::fs::OpenOptions::new().append(true).open(&path).await

@@ -64,27 +64,39 @@ fn place(
     }
 }
 
-/// A referenced file's content, overlaid by its set variant when the server is in a set.
-async fn referenced(store: &Store, id: i64, set: &SetDivision) -> DeployerResult<String> {
-    let Some(file) = store.config_file_by_id(id).await? else {
-        return Ok(String::new());
-    };
-    let own = file.config.unwrap_or_default();
-    let set_variant = match set {
+/// `own`, followed by the set's variant of the application file `server_name`/`filename`
+/// when the server is in a set (tarsconfig's application-file overlay).
+async fn with_set_variant(
+    store: &Store,
+    own: &str,
+    server_name: &str,
+    filename: &str,
+    set: &SetDivision,
+) -> DeployerResult<String> {
+    let variant = match set {
         Some(_) => store
-            .config_file_at(&place(
-                file.server_name.as_deref().unwrap_or_default(),
-                file.filename.as_deref().unwrap_or_default(),
-                "",
-                LEVEL_APP,
-                set,
-            ))
+            .config_file_at(&place(server_name, filename, "", LEVEL_APP, set))
             .await?
             .and_then(|(_, config)| config)
             .unwrap_or_default(),
         None => String::new(),
     };
-    Ok(merge(&own, &set_variant))
+    Ok(merge(own, &variant))
+}
+
+/// A referenced file's content, overlaid by its set variant when the server is in a set.
+async fn referenced(store: &Store, id: i64, set: &SetDivision) -> DeployerResult<String> {
+    let Some(file) = store.config_file_by_id(id).await? else {
+        return Ok(String::new());
+    };
+    with_set_variant(
+        store,
+        file.config.as_deref().unwrap_or_default(),
+        file.server_name.as_deref().unwrap_or_default(),
+        file.filename.as_deref().unwrap_or_default(),
+        set,
+    )
+    .await
 }
 
 /// One layer: the file's references in order, then the file itself.
@@ -116,15 +128,7 @@ pub async fn merged_node_config(store: &Store, id: i64) -> DeployerResult<String
                 .await?
                 .and_then(|(_, config)| config)
                 .unwrap_or_default();
-            let set_variant = match &set {
-                Some(_) => store
-                    .config_file_at(&place(server_name, filename, "", LEVEL_APP, &set))
-                    .await?
-                    .and_then(|(_, config)| config)
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            Ok(merge(&app, &set_variant))
+            with_set_variant(store, &app, server_name, filename, &set).await
         }
         Some(LEVEL_SERVER) | Some(LEVEL_NODE) => {
             let server = layer(
