@@ -27,6 +27,12 @@ if ! tansu --version >/dev/null 2>&1 && ! "$HOME/.cargo/bin/tansu" --version >/d
   cargo install tansu --version 0.6.0 --features dynostore,libsql,postgres --locked
 fi
 
+# The package tests upload with a real curl, as CI pipelines do.
+if ! command -v curl >/dev/null 2>&1; then
+  echo "test.sh: installing curl for the package upload tests" >&2
+  apt-get update -qq && apt-get install -y -qq curl
+fi
+
 # The end-to-end tests spawn every service binary, so build them all first.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast
