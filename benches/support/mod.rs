@@ -11,7 +11,7 @@ pub struct Platform {
     pub addr: String,
     /// A ticket for the API.
     pub ticket: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Platform {
@@ -59,8 +59,14 @@ impl Platform {
             child,
             addr,
             ticket,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Where the platform keeps its data (the SQLite file `tars.db`).
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The process id.

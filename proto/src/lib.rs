@@ -28,6 +28,13 @@ pub mod monitor {
 
 pub use error::ServiceErrorCode;
 
+/// The largest gRPC message either side of every channel sends or accepts (tonic's own
+/// default is 4 MiB to decode and unbounded to encode). It is set on every client and
+/// server deliberately: an answer is bounded by the API's page limits (1,000 rows), a
+/// task by its item limit (10,000) and a request by the gateway's body limit, so 64 MiB
+/// is never reached by a valid call and bounds what a faulty one can cost.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 impl common::ReadyReply {
     /// The readiness answer for the outcome of a dependency check (e.g. a database ping).
     pub fn from_check<E: std::fmt::Display>(check: Result<(), E>) -> common::ReadyReply {

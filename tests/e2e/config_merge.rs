@@ -204,7 +204,10 @@ async fn set_servers_get_the_set_variant_of_referenced_files(backend: Backend) {
 
     // The set server's node file sits in the set and merges with the set's server file.
     let files = api
-        .post_json("/api/node_config_file_list", &json!({"config_id": in_set}))
+        .post_json(
+            "/api/node_config_file_list",
+            &json!({"config_id": in_set, "application": "Shop", "server_name": "Cart"}),
+        )
         .await;
     let rows = files.ok().as_array().unwrap().clone();
     assert_eq!(rows.len(), 1, "only the set instance: {rows:?}");

@@ -461,7 +461,7 @@ async fn node_files_are_created_lazily_for_later_instances(backend: Backend) {
     let same = api
         .post_json(
             "/server/api/node_config_file_list",
-            &json!({"config_id": s.to_string()}),
+            &json!({"config_id": s.to_string(), "application": "Shop", "server_name": "Cart"}),
         )
         .await;
     assert_eq!(same.ok(), &both);
@@ -475,6 +475,9 @@ async fn node_files_are_created_lazily_for_later_instances(backend: Backend) {
         (json!(s), "Bank", "Cart", 400, "`application`"),
         (json!(s), "Shop", "Other", 400, "`server_name`"),
         (Value::Null, "Shop", "Cart", 400, "`config_id`"),
+        // Required, as in TarsWeb.
+        (json!(s), "", "Cart", 400, "`application`"),
+        (json!(s), "Shop", " ", 400, "`server_name`"),
     ] {
         let body = json!({
             "config_id": config_id, "application": application, "server_name": server_name
@@ -482,6 +485,20 @@ async fn node_files_are_created_lazily_for_later_instances(backend: Backend) {
         post(api, "node_config_file_list", &body)
             .await
             .err(status, needle);
+    }
+    for (body, needle) in [
+        (
+            json!({"config_id": s, "server_name": "Cart"}),
+            "`application` is required",
+        ),
+        (
+            json!({"config_id": s, "application": "Shop"}),
+            "`server_name` is required",
+        ),
+    ] {
+        post(api, "node_config_file_list", &body)
+            .await
+            .err(400, needle);
     }
     let form = post_form(api, "node_config_file_list", format!("config_id={s}")).await;
     form.err(415, "application/json");
@@ -564,15 +581,17 @@ async fn updates_grow_the_history(backend: Backend) {
     let first_page = history(api, id, Some(("1", "2"))).await;
     assert_eq!(first_page["rows"], json!([rows[0], rows[1]]));
 
-    // Reasons: optional, at most 128 characters (not bytes).
-    let no_reason = post(
-        api,
-        "update_config_file",
-        &json!({"id": id, "config": "v4"}),
-    )
-    .await;
-    no_reason.ok();
-    assert_eq!(history(api, id, None).await["rows"][0]["reason"], "");
+    // Reasons: required (as in TarsWeb), at most 128 characters (not bytes).
+    for body in [
+        json!({"id": id, "config": "v4"}),
+        json!({"id": id, "config": "v4", "reason": ""}),
+        json!({"id": id, "config": "v4", "reason": "  "}),
+    ] {
+        post(api, "update_config_file", &body)
+            .await
+            .err(400, "`reason` is required");
+    }
+    assert_eq!(history(api, id, None).await["count"], 3);
     let longest = "é".repeat(128);
     update(api, id, "v5", &longest).await.ok();
     assert_eq!(history(api, id, None).await["rows"][0]["reason"], longest);
@@ -608,14 +627,14 @@ async fn updates_grow_the_history(backend: Backend) {
         .await
         .err(405, "POST");
     assert_eq!(file(api, id).await.ok()["config"], "v5");
-    assert_eq!(history(api, id, None).await["count"], 5);
+    assert_eq!(history(api, id, None).await["count"], 4);
 
     // The history outlives the file.
     by(api, "delete_config_file", "id", id).await.ok();
     file(api, id).await.err(404, &id.to_string());
     let after = history(api, id, None).await;
-    assert_eq!(after["count"], 5);
-    assert_eq!(after["rows"][4], rows[2]);
+    assert_eq!(after["count"], 4);
+    assert_eq!(after["rows"][3], rows[2]);
     assert_eq!(
         by(api, "config_file_history", "id", id_of(&rows[0]))
             .await

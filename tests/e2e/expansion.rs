@@ -404,7 +404,7 @@ async fn node_file(api: &Api, config_id: i64, node: &str) -> Value {
     let files = api
         .post_json(
             "/api/node_config_file_list",
-            &json!({"config_id": config_id}),
+            &json!({"config_id": config_id, "application": "Shop", "server_name": "Cart"}),
         )
         .await;
     files

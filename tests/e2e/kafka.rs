@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::common::broker::Broker;
 use crate::common::sim::{fresh_ips, Simulator};
-use crate::common::tasks::{add_task, item, wait_task};
+use crate::common::tasks::{add_task, item, start_runner, wait_task};
 use crate::common::{binary, free_port, Backend, Platform, PlatformOptions, Process};
 use crate::fixtures::deploy;
 
@@ -36,29 +36,6 @@ fn kafka_env(broker: &Broker, node_port: u16, topic: &str) -> Vec<(String, Strin
 
 fn topic_name(test: &str) -> String {
     format!("tasks-{test}-{}", std::process::id())
-}
-
-/// Starts a second task-runner process against the same database and broker.
-fn second_runner(p: &Platform, id: &str) -> Process {
-    let mut env: Vec<(String, String)> = p
-        .env
-        .iter()
-        .filter(|(k, _)| k != "TARS_RUNNER_ID" && k != "TARS_TASK_RUNNER_GRPC_ADDR")
-        .cloned()
-        .collect();
-    env.push(("TARS_RUNNER_ID".into(), id.into()));
-    env.push((
-        "TARS_TASK_RUNNER_GRPC_ADDR".into(),
-        format!("127.0.0.1:{}", free_port()),
-    ));
-    let (process, _) = Process::spawn(
-        id,
-        &binary("tars-task-runner"),
-        &[],
-        &env,
-        &p.dir.path().join(format!("{id}.log")),
-    );
-    process
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +81,7 @@ async fn two_runners_execute_each_of_200_tasks_once() {
         ..PlatformOptions::default()
     };
     let p = Platform::start_split(Backend::MariaDb, options).await;
-    let _runner_b = second_runner(&p, "runner-b");
+    let _runner_b = start_runner(&p, "runner-b");
     let mut servers = Vec::new();
     for i in 0..50 {
         servers.push(
@@ -152,7 +129,7 @@ async fn a_runner_killed_mid_task_is_taken_over_without_repeating_items() {
             "start",
         ));
     }
-    let mut runner_b = Some(second_runner(&p, "runner-b"));
+    let mut runner_b = Some(start_runner(&p, "runner-b"));
     let task_no = add_task(&p.api, true, items).await;
     let started = Instant::now();
     while sim.calls_of("startServer").len() < 2 {
@@ -341,4 +318,86 @@ async fn a_broker_restart_loses_no_task() {
     assert_eq!(wait_task(&p.api, &after, LIMIT).await["status"], 3);
     assert_eq!(sim.calls_of("stopServer").len(), 1);
     assert_eq!(sim.calls_of("startServer").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_busy_longer_than_the_poll_interval_stays_in_its_group() {
+    let ips = fresh_ips(5);
+    let node_port = free_port();
+    // The first node never answers startServer: its item takes the whole node timeout,
+    // more than twice the consumer's poll interval, while the runner has one slot.
+    let sim = Simulator::start(
+        &ips,
+        node_port,
+        &["--hang", &format!("{}:startServer", ips[0])],
+    );
+    let broker = Broker::started();
+    let mut env = kafka_env(&broker, node_port, &topic_name("longtask"));
+    env.retain(|(k, _)| k != "TARS_NODE_TIMEOUT_MS");
+    env.extend([
+        ("TARS_NODE_TIMEOUT_MS".into(), "8000".into()),
+        ("TARS_TASK_MAX_RUNNING".into(), "1".into()),
+        ("TARS_KAFKA_MAX_POLL_INTERVAL_MS".into(), "3000".into()),
+        ("TARS_KAFKA_SESSION_TIMEOUT_MS".into(), "3000".into()),
+    ]);
+    let options = PlatformOptions {
+        env,
+        ..PlatformOptions::default()
+    };
+    let p = Platform::start_split(Backend::MariaDb, options).await;
+    let mut servers = Vec::new();
+    for ip in &ips {
+        servers.push(
+            deploy(&p.api, "Shop", "Cart", ip, 10001).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let log = p.dir.path().join("task-runner.log");
+    // The hung task first, and running, so every later message arrives while the
+    // runner's only slot is busy.
+    let mut tasks = vec![add_task(&p.api, true, vec![item(servers[0], "start")]).await];
+    let started = Instant::now();
+    loop {
+        let t = p.api.get("/api/task", &[("task_no", &tasks[0])]).await;
+        if t.ok()["items"][0]["status"] == 2 {
+            break;
+        }
+        assert!(started.elapsed() < LIMIT, "the first task never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for id in &servers[1..] {
+        tasks.push(add_task(&p.api, true, vec![item(*id, "start")]).await);
+    }
+    let mut statuses = Vec::new();
+    for t in &tasks {
+        statuses.push(
+            wait_task(&p.api, t, LIMIT).await["status"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [4, 3, 3, 3, 3],
+        "the hung item failed at its timeout, the others ran"
+    );
+    let mut starts: Vec<String> = sim
+        .calls_of("startServer")
+        .iter()
+        .map(|c| c["node"].as_str().unwrap().to_string())
+        .collect();
+    starts.sort();
+    assert_eq!(starts, ips[1..], "each task ran once");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("kafka: partitions assigned"),
+        "the runner joined its group: {text}"
+    );
+    for evicted in ["maximum poll interval", "partitions revoked"] {
+        assert!(
+            !text.contains(evicted),
+            "the runner must stay in its group while busy, but its log has {evicted:?}:\n{text}"
+        );
+    }
 }

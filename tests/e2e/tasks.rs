@@ -335,6 +335,37 @@ async fn add_task_validates_before_accepting(backend: Backend) {
     post(json!({"items": [{"server_id": id, "command": "patch_tars", "parameters": {"patch_id": "77", "bak_flag": false, "update_text": ""}}]}))
         .await
         .err(404, "no package with id 77");
+    // TARS's t_task_item holds 30 characters of application: such a server is refused
+    // the same way on both databases.
+    let long_app = "A".repeat(31);
+    let long_id = deploy(&p.api, &long_app, "Cart", "10.0.0.5", 10002).await["id"]
+        .as_i64()
+        .unwrap();
+    let too_long = post(json!({"items": [{"server_id": long_id, "command": "start"}]}))
+        .await
+        .err(400, "t_task_item.application holds 30");
+    assert!(too_long.contains(&long_app), "{too_long}");
+    // One instance twice would run concurrently (parallel) or contend for its lock.
+    let twice = post(json!({"items": [
+        {"server_id": id, "command": "start"},
+        {"server_id": id, "command": "stop"}
+    ]}))
+    .await
+    .err(400, "same server instance more than once");
+    assert!(twice.contains(&format!("server ids {id}, {id}")), "{twice}");
+    // A package built for another server is refused before anything reaches a node.
+    let work = tempfile::tempdir().unwrap();
+    let (other_package, _) = upload_package(&p.api, work.path(), "Shop", "Other", 1000);
+    let refused = post(json!({"items": [{"server_id": id, "command": "patch_tars",
+        "parameters": {"patch_id": other_package, "bak_flag": false, "update_text": ""}}]}))
+    .await
+    .err(400, "items[0].parameters.patch_id");
+    assert!(
+        refused.contains(&format!("package {other_package}"))
+            && refused.contains("Shop.Other")
+            && refused.contains("Shop.Cart"),
+        "{refused}"
+    );
     p.api
         .post_raw(
             "/api/add_task",
@@ -435,6 +466,111 @@ async fn task_list_filters_and_pages(backend: Backend) {
     assert_eq!(full[0]["status"], 3);
 }
 
+/// Writes `n` finished one-item tasks straight into the tables, in batches.
+async fn insert_finished_tasks(p: &Platform, n: usize) {
+    let db = p.db().await;
+    for start in (0..n).step_by(1000) {
+        let range = start..(start + 1000).min(n);
+        let tasks: Vec<String> = range
+            .clone()
+            .map(|k| format!("('bulk{k:06}', 1, 'ci', '2026-01-01 00:00:00')"))
+            .collect();
+        let items: Vec<String> = range
+            .clone()
+            .map(|k| {
+                format!(
+                    "('bulk{k:06}', 'bulk{k:06}-0', 'Bulk', 'S{}', '10.0.0.1', 'start', '{{}}', 3, 'ok')",
+                    k % 7
+                )
+            })
+            .collect();
+        let queue: Vec<String> = range
+            .map(|k| {
+                format!("('bulk{k:06}', '2026-01-01 00:00:00', '2026-01-01 00:00:01', 'r', 1)")
+            })
+            .collect();
+        db.execute(&format!(
+            "INSERT INTO t_task (task_no, serial, user_name, create_time) VALUES {}",
+            tasks.join(",")
+        ))
+        .await;
+        db.execute(&format!(
+            "INSERT INTO t_task_item (task_no, item_no, application, server_name, node_name, \
+             command, parameters, status, log) VALUES {}",
+            items.join(",")
+        ))
+        .await;
+        db.execute(&format!(
+            "INSERT INTO t_platform_task_queue (task_no, created_at, finished_at, claimed_by, attempts) \
+             VALUES {}",
+            queue.join(",")
+        ))
+        .await;
+    }
+}
+
+async fn task_list_pages_through_twenty_thousand_tasks(backend: Backend) {
+    let p = Platform::start(backend).await;
+    const N: usize = 20_000;
+    insert_finished_tasks(&p, N).await;
+    let page = |q: Vec<(&'static str, String)>| {
+        let api = p.api.clone();
+        async move {
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            api.get("/api/task_list", &q).await
+        }
+    };
+    let first = page(vec![]).await;
+    let first = first.ok().as_array().unwrap().clone();
+    assert_eq!(first.len(), 20, "no paging asked: the first page of 20");
+    assert_eq!(first[0]["task_no"], "bulk019999", "newest first");
+    assert_eq!(first[0]["status"], 3);
+    assert_eq!(first[0]["items"][0]["status_info"], "EM_I_SUCCESS");
+    page(vec![("page_size", "1001".into())])
+        .await
+        .err(400, "`page_size` must be between 1 and 1000");
+    page(vec![("curr_page", "-1".into())])
+        .await
+        .err(400, "`curr_page`");
+    let mut seen = std::collections::HashSet::new();
+    let mut previous: Option<String> = None;
+    for n in 1..=21 {
+        let answer = page(vec![
+            ("curr_page", n.to_string()),
+            ("page_size", "1000".into()),
+        ])
+        .await;
+        let rows = answer.ok().as_array().unwrap().clone();
+        if n == 21 {
+            assert!(rows.is_empty(), "past the end: an empty page");
+            break;
+        }
+        assert_eq!(rows.len(), 1000, "page {n}");
+        for row in rows {
+            let task_no = row["task_no"].as_str().unwrap().to_string();
+            assert_eq!(row["items"].as_array().unwrap().len(), 1);
+            if let Some(prev) = &previous {
+                assert!(task_no < *prev, "newest first across pages");
+            }
+            previous = Some(task_no.clone());
+            assert!(seen.insert(task_no), "a task on two pages");
+        }
+    }
+    assert_eq!(seen.len(), N, "paging walks every task");
+    let filtered = page(vec![
+        ("server_name", "S3".into()),
+        ("page_size", "1000".into()),
+        ("curr_page", "3".into()),
+    ])
+    .await;
+    let filtered = filtered.ok().as_array().unwrap().clone();
+    let matching = (0..N).filter(|k| k % 7 == 3).count();
+    assert_eq!(filtered.len(), matching - 2000, "filters page too");
+    assert!(filtered
+        .iter()
+        .all(|t| t["items"][0]["server_name"] == "S3"));
+}
+
 on_every_backend!(
     every_command_reaches_the_node,
     serial_stops_at_the_first_failure,
@@ -442,4 +578,5 @@ on_every_backend!(
     one_task_at_a_time_per_instance,
     add_task_validates_before_accepting,
     task_list_filters_and_pages,
+    task_list_pages_through_twenty_thousand_tasks,
 );

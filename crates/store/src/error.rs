@@ -1,4 +1,4 @@
-//! Store errors, classified so callers can answer 404, 409 or 503 without looking at SQL.
+//! Store errors, classified so callers can answer 400, 409 or 503 without looking at SQL.
 
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +13,10 @@ pub enum StoreError {
     /// A unique key already holds that value.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The database refused a value its column cannot hold (too long, out of range, a
+    /// character the column's charset lacks): the caller sent it, so it is a client error.
+    #[error("the database cannot store a value: {0}")]
+    DataRejected(String),
     /// Any other database failure; a bug or a schema mismatch.
     #[error("database error: {0}")]
     Db(String),
@@ -51,8 +55,39 @@ pub fn convert_sqlx_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db_err) if is_connection_level(db_err.code().as_deref()) => {
             StoreError::Unavailable(err.to_string())
         }
+        sqlx::Error::Database(db_err) if is_data_exception(db_err.as_ref()) => {
+            StoreError::DataRejected(db_err.message().to_string())
+        }
         _ => StoreError::Db(err.to_string()),
     }
+}
+
+/// A value the column cannot hold. Only MySQL checks (SQLite stores any value in any
+/// column), so the backstop for values the deployer's validation let through is MySQL's.
+fn is_data_exception(db_err: &dyn sqlx::error::DatabaseError) -> bool {
+    db_err
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|mysql| is_mysql_data_exception(mysql.code(), mysql.number()))
+}
+
+/// SQLSTATE class 22 ("data exception": 22001 data too long, 22003 out of range, 22007
+/// bad datetime or string value, …), and the errors strict mode raises under other
+/// SQLSTATEs: MySQL reports an incorrect string value (1366) as HY000 where MariaDB says
+/// 22007, and a value outside an `enum` (1265) as 01000, the SQLSTATE of the warning it
+/// is without strict mode.
+fn is_mysql_data_exception(sqlstate: Option<&str>, number: u16) -> bool {
+    const STRICT_MODE_NUMBERS: [u16; 8] = [
+        1264, // ER_WARN_DATA_OUT_OF_RANGE
+        1265, // WARN_DATA_TRUNCATED
+        1292, // ER_TRUNCATED_WRONG_VALUE
+        1300, // ER_INVALID_CHARACTER_STRING
+        1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+        1367, // ER_ILLEGAL_VALUE_FOR_TYPE
+        1406, // ER_DATA_TOO_LONG
+        1690, // ER_DATA_OUT_OF_RANGE
+    ];
+    sqlstate.is_some_and(|state| state.len() == 5 && state.starts_with("22"))
+        || STRICT_MODE_NUMBERS.contains(&number)
 }
 
 /// Conflicts with a concurrent transaction: SQLite busy or locked (codes 5, 6) and
@@ -85,6 +120,71 @@ where
                 tokio::time::sleep(std::time::Duration::from_millis(attempt * 10 + jitter)).await;
             }
             other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_exceptions_are_class_22_and_strict_mode_numbers() {
+        // What MariaDB 10.11 answers in strict mode (checked against the server).
+        assert!(is_mysql_data_exception(Some("22001"), 1406)); // data too long
+        assert!(is_mysql_data_exception(Some("22003"), 1264)); // int out of range
+        assert!(is_mysql_data_exception(Some("22007"), 1366)); // emoji in a utf8 column
+        assert!(is_mysql_data_exception(Some("01000"), 1265)); // value outside an enum
+                                                               // MySQL 8 reports the incorrect string value as HY000.
+        assert!(is_mysql_data_exception(Some("HY000"), 1366));
+        assert!(is_mysql_data_exception(Some("22012"), 1365)); // division by zero
+        assert!(is_mysql_data_exception(None, 1406));
+
+        assert!(!is_mysql_data_exception(Some("23000"), 1062)); // duplicate key
+        assert!(!is_mysql_data_exception(Some("40001"), 1213)); // deadlock
+        assert!(!is_mysql_data_exception(Some("42S02"), 1146)); // missing table
+        assert!(!is_mysql_data_exception(Some("08S01"), 1053)); // server shutdown
+        assert!(!is_mysql_data_exception(Some("HY000"), 1205)); // lock wait timeout
+        assert!(!is_mysql_data_exception(Some("22"), 1)); // not a SQLSTATE
+    }
+
+    #[test]
+    fn other_backends_errors_are_not_data_rejections() {
+        // A SQLite error whose code happens to start with 22 (SQLITE_NOLFS) stays a
+        // database error: only MySQL's codes are SQLSTATEs.
+        let err = sqlx::Error::Database(Box::new(FakeDbError("22")));
+        assert!(matches!(convert_sqlx_err(err), StoreError::Db(_)));
+    }
+
+    #[derive(Debug)]
+    struct FakeDbError(&'static str);
+
+    impl std::fmt::Display for FakeDbError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fake error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for FakeDbError {}
+
+    impl sqlx::error::DatabaseError for FakeDbError {
+        fn message(&self) -> &str {
+            "fake"
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod config_refs;
 mod default_templates;
 pub mod error;
 pub mod expansion;
+pub mod instance_lock;
 pub mod node_info;
 pub mod notify;
 pub mod packages;
@@ -24,6 +25,8 @@ pub mod pool;
 pub mod profile_template;
 mod server_cache;
 pub mod server_conf;
+pub mod task_effects;
+pub mod task_queue;
 pub mod tasks;
 pub mod tokens;
 
@@ -32,6 +35,23 @@ pub use pool::{Backend, Store, StoreConfig};
 
 /// Result of every store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Rows a paged list answers when the caller asks for no page: TarsWeb's web pages ask
+/// for 20 at a time.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+
+/// The largest page a caller may ask for; larger is refused, so one call's answer (and
+/// the memory it takes on every hop) stays bounded.
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+/// A page request the API cannot serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parameter `{param}` {reason}")]
+pub struct PageError {
+    /// `curr_page` or `page_size`.
+    pub param: &'static str,
+    pub reason: String,
+}
 
 /// An offset/limit pair computed from the API's 1-based page number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +63,42 @@ pub struct PageWindow {
 }
 
 impl PageWindow {
+    /// The page a caller asked for: `curr_page` (1-based; 0 or absent is the first) of
+    /// `page_size` rows (0 or absent is `default_size`), at most [`MAX_PAGE_SIZE`].
+    ///
+    /// # Errors
+    /// A negative number, or a page size over the maximum.
+    pub fn requested(
+        curr_page: i64,
+        page_size: i64,
+        default_size: i64,
+    ) -> Result<PageWindow, PageError> {
+        if curr_page < 0 {
+            return Err(PageError {
+                param: "curr_page",
+                reason: format!("must be 1 or more, got {curr_page}"),
+            });
+        }
+        if !(0..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(PageError {
+                param: "page_size",
+                reason: format!(
+                    "must be between 1 and {MAX_PAGE_SIZE}, got {page_size}; walk longer lists page by page with curr_page"
+                ),
+            });
+        }
+        let limit = if page_size == 0 {
+            default_size
+        } else {
+            page_size
+        };
+        let page = curr_page.max(1);
+        Ok(PageWindow {
+            offset: (page - 1).saturating_mul(limit),
+            limit,
+        })
+    }
+
     /// `None` when either number is zero or negative, which the API treats as "all rows".
     pub fn from_page(curr_page: i64, page_size: i64) -> Option<PageWindow> {
         (curr_page > 0 && page_size > 0).then(|| PageWindow {

@@ -1,5 +1,5 @@
-//! Tasks: TARS's `t_task` / `t_task_item`, and our queue (`t_platform_task_queue`) and
-//! instance locks (`t_platform_instance_lock`).
+//! Tasks: TARS's `t_task` / `t_task_item` and reading them back; the queue row written
+//! with each task is driven by [`crate::task_queue`].
 //!
 //! A task is written in one transaction with its items and its queue row, so an accepted
 //! task is never lost. Queue times are UTC; TARS's own columns keep local time.
@@ -65,7 +65,11 @@ pub struct QueueRow {
     pub claimed_by: Option<String>,
     pub lease_until: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// Claims so far; the current claim's generation.
     pub attempts: i64,
+    /// Attempts that ended on an error.
+    pub failures: i64,
+    pub last_error: Option<String>,
 }
 
 /// Filters of the task list; `None` does not filter.
@@ -97,6 +101,9 @@ fn create_time_column(store: &Store) -> &'static str {
         crate::Backend::Sqlite => "t.create_time",
     }
 }
+
+const QUEUE_COLUMNS: &str =
+    "task_no, published_at, claimed_by, lease_until, finished_at, attempts, failures, last_error";
 
 const ITEM_COLUMNS: &str =
     "task_no, item_no, application, server_name, node_name, command, parameters, \
@@ -166,18 +173,18 @@ impl Store {
 
     /// The task's queue row.
     pub async fn task_queue_state(&self, task_no: &str) -> StoreResult<Option<QueueRow>> {
-        let sql = "SELECT task_no, published_at, claimed_by, lease_until, finished_at, attempts \
-                   FROM t_platform_task_queue WHERE task_no = ?";
+        let sql = format!("SELECT {QUEUE_COLUMNS} FROM t_platform_task_queue WHERE task_no = ?");
         Ok(with_pool!(self, pool => {
-            sqlx::query_as::<_, QueueRow>(sql).bind(task_no).fetch_optional(pool).await?
+            sqlx::query_as::<_, QueueRow>(&sql).bind(task_no).fetch_optional(pool).await?
         }))
     }
 
-    /// Tasks newest first, with items matching the filters.
+    /// One page of tasks, newest first (by id, which follows creation), with at least
+    /// one item matching the filters.
     pub async fn list_tasks(
         &self,
         filter: &TaskFilter,
-        window: Option<PageWindow>,
+        window: PageWindow,
     ) -> StoreResult<Vec<TaskRow>> {
         let mut f = Filter::default();
         if let Some(v) = &filter.application {
@@ -189,22 +196,33 @@ impl Store {
         if let Some(v) = &filter.command {
             f.eq("i.command", v.as_str());
         }
-        let mut sql = format!(
-            "SELECT t.task_no, t.serial, t.user_name, {} FROM t_task t \
-             WHERE t.task_no IN (SELECT i.task_no FROM t_task_item i{})",
-            create_time_column(self),
-            f.where_sql()
-        );
+        let mut clauses = Vec::new();
+        if !f.args.is_empty() {
+            // EXISTS walks the tasks newest first and stops at the page's end; an IN over
+            // every matching item would read them all first.
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM t_task_item i{} AND i.task_no = t.task_no)",
+                f.where_sql()
+            ));
+        }
         if filter.from.is_some() {
-            sql.push_str(" AND t.create_time >= ?");
+            clauses.push("t.create_time >= ?".to_string());
         }
         if filter.to.is_some() {
-            sql.push_str(" AND t.create_time <= ?");
+            clauses.push("t.create_time <= ?".to_string());
         }
-        sql.push_str(" ORDER BY t.create_time DESC, t.id DESC");
-        if let Some(w) = window {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", w.limit, w.offset));
-        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT t.task_no, t.serial, t.user_name, {} FROM t_task t{where_sql} \
+             ORDER BY t.id DESC LIMIT {} OFFSET {}",
+            create_time_column(self),
+            window.limit,
+            window.offset
+        );
         Ok(with_pool!(self, pool => {
             let mut q = bind_args!(sqlx::query_as::<_, TaskRow>(&sql), f.args);
             if let Some(from) = filter.from {
@@ -217,150 +235,41 @@ impl Store {
         }))
     }
 
-    /// Up to `limit` tasks not yet handed to the queue, oldest first.
-    pub async fn unpublished_tasks(&self, limit: i64) -> StoreResult<Vec<String>> {
+    /// The items of several tasks in one query, each task's in the order they were given.
+    pub async fn items_of_tasks(&self, task_nos: &[String]) -> StoreResult<Vec<TaskItemRow>> {
+        if task_nos.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
-            "SELECT task_no FROM t_platform_task_queue WHERE published_at IS NULL ORDER BY created_at LIMIT {limit}"
+            "SELECT {ITEM_COLUMNS} FROM t_task_item WHERE task_no IN ({}) ORDER BY id",
+            placeholders(task_nos.len())
         );
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>(&sql).fetch_all(pool).await?
+            let mut q = sqlx::query_as::<_, TaskItemRow>(&sql);
+            for t in task_nos {
+                q = q.bind(t);
+            }
+            q.fetch_all(pool).await?
         }))
     }
 
-    /// Records that a task reached the queue.
-    pub async fn mark_published(&self, task_no: &str, utc_now: NaiveDateTime) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE t_platform_task_queue SET published_at = ? WHERE task_no = ? AND published_at IS NULL")
-                .bind(utc_now)
-                .bind(task_no)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Claims a task for `holder` until `lease_until`: succeeds only for an unfinished task
-    /// nobody holds (or whose holder's lease ran out). This conditional update is what
-    /// makes a redelivered message, or a second runner, a no-op.
-    pub async fn claim_task(
-        &self,
-        task_no: &str,
-        holder: &str,
-        utc_now: NaiveDateTime,
-        lease_until: NaiveDateTime,
-    ) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET claimed_by = ?, claimed_at = ?, lease_until = ?, \
-                   attempts = attempts + 1 \
-                   WHERE task_no = ? AND finished_at IS NULL AND (claimed_by IS NULL OR lease_until < ?)";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(holder)
-                .bind(utc_now)
-                .bind(lease_until)
-                .bind(task_no)
-                .bind(utc_now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
-    }
-
-    /// Extends `holder`'s lease; false when the task is no longer held by it.
-    pub async fn renew_task_lease(
-        &self,
-        task_no: &str,
-        holder: &str,
-        lease_until: NaiveDateTime,
-    ) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET lease_until = ? \
-                   WHERE task_no = ? AND claimed_by = ? AND finished_at IS NULL";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql).bind(lease_until).bind(task_no).bind(holder).execute(pool).await?.rows_affected() == 1
-        }))
-    }
-
-    /// Marks a task finished.
-    pub async fn finish_task(
-        &self,
-        task_no: &str,
-        holder: &str,
-        utc_now: NaiveDateTime,
-    ) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE t_platform_task_queue SET finished_at = ? WHERE task_no = ? AND claimed_by = ?")
-                .bind(utc_now)
-                .bind(task_no)
-                .bind(holder)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Unfinished tasks a runner may take over: held under an expired lease, or never
-    /// claimed and created before `unclaimed_before` (with `published_only`, also handed
-    /// to the queue by then: a task still waiting for the broker stays queued).
-    pub async fn claimable_tasks(
-        &self,
-        utc_now: NaiveDateTime,
-        unclaimed_before: NaiveDateTime,
-        published_only: bool,
-        limit: i64,
-    ) -> StoreResult<Vec<String>> {
-        let unclaimed = if published_only {
-            "(claimed_by IS NULL AND published_at IS NOT NULL AND published_at < ?)"
-        } else {
-            "(claimed_by IS NULL AND created_at < ?)"
-        };
+    /// The queue rows of several tasks in one query (tasks written by other tools have
+    /// none).
+    pub async fn queue_states(&self, task_nos: &[String]) -> StoreResult<Vec<QueueRow>> {
+        if task_nos.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
-            "SELECT task_no FROM t_platform_task_queue WHERE finished_at IS NULL AND \
-             ((claimed_by IS NOT NULL AND lease_until < ?) OR {unclaimed}) \
-             ORDER BY created_at LIMIT {limit}"
+            "SELECT {QUEUE_COLUMNS} FROM t_platform_task_queue WHERE task_no IN ({})",
+            placeholders(task_nos.len())
         );
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>(&sql).bind(utc_now).bind(unclaimed_before).fetch_all(pool).await?
+            let mut q = sqlx::query_as::<_, QueueRow>(&sql);
+            for t in task_nos {
+                q = q.bind(t);
+            }
+            q.fetch_all(pool).await?
         }))
-    }
-
-    /// Marks an item running (before its node calls).
-    pub async fn start_task_item(
-        &self,
-        task_no: &str,
-        item_no: &str,
-        local_now: NaiveDateTime,
-    ) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE t_task_item SET status = 2, start_time = ? WHERE task_no = ? AND item_no = ?")
-                .bind(local_now)
-                .bind(task_no)
-                .bind(item_no)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Records an item's outcome.
-    pub async fn finish_task_item(
-        &self,
-        task_no: &str,
-        item_no: &str,
-        status: i64,
-        log: &str,
-        local_now: NaiveDateTime,
-    ) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE t_task_item SET status = ?, end_time = ?, log = ? WHERE task_no = ? AND item_no = ?")
-                .bind(status)
-                .bind(local_now)
-                .bind(log)
-                .bind(task_no)
-                .bind(item_no)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 
     /// The package with that id.
@@ -370,59 +279,8 @@ impl Store {
             sqlx::query_as::<_, PatchRow>(sql).bind(id).fetch_optional(pool).await?
         }))
     }
+}
 
-    /// Takes the lock on a server instance for `holder` until `lease_until`; false when
-    /// another holder has it.
-    pub async fn try_lock_instance(
-        &self,
-        instance: &str,
-        holder: &str,
-        utc_now: NaiveDateTime,
-        lease_until: NaiveDateTime,
-    ) -> StoreResult<bool> {
-        let taken = with_pool!(self, pool => {
-            sqlx::query("UPDATE t_platform_instance_lock SET holder = ?, lease_until = ? \
-                         WHERE instance = ? AND (holder = ? OR lease_until < ?)")
-                .bind(holder)
-                .bind(lease_until)
-                .bind(instance)
-                .bind(holder)
-                .bind(utc_now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        });
-        if taken {
-            return Ok(true);
-        }
-        let inserted = with_pool!(self, pool => {
-            sqlx::query("INSERT INTO t_platform_instance_lock (instance, holder, lease_until) VALUES (?, ?, ?)")
-                .bind(instance)
-                .bind(holder)
-                .bind(lease_until)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        });
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(err) => match crate::error::convert_sqlx_err(err) {
-                crate::StoreError::AlreadyExists(_) => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-
-    /// Releases an instance lock held by `holder`.
-    pub async fn unlock_instance(&self, instance: &str, holder: &str) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("DELETE FROM t_platform_instance_lock WHERE instance = ? AND holder = ?")
-                .bind(instance)
-                .bind(holder)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }

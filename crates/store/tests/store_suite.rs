@@ -1,10 +1,12 @@
 //! One behaviour suite for the store, run on SQLite and on MariaDB (a throw-away database
 //! per test; `TARS_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`).
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use sqlx::{Connection, MySqlConnection};
+use common::Db;
 use tars_store::adapter_conf::NewAdapter;
 use tars_store::config_files::{
     ConfigDeletion, ConfigFileFilter, ConfigPlace, NewConfigFile, LEVEL_APP, LEVEL_NODE,
@@ -13,100 +15,10 @@ use tars_store::config_files::{
 use tars_store::config_refs::RefInsertion;
 use tars_store::expansion::{Expansion, NodeConfigCopy, NodeHoldings};
 use tars_store::server_conf::{NewServer, ServerFilter, ServerUpdate};
-use tars_store::{Store, StoreConfig, StoreError};
-
-fn mysql_server() -> String {
-    std::env::var("TARS_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
-
-struct Db {
-    config: StoreConfig,
-    _dir: tempfile::TempDir,
-    mysql_name: Option<String>,
-}
-
-impl Db {
-    async fn new(mysql: bool, cache: Option<Duration>) -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mysql_name = None;
-        let database_url = if mysql {
-            let name = format!("tars_store_{}_{}", std::process::id(), rand_suffix());
-            let mut conn = MySqlConnection::connect(&mysql_server())
-                .await
-                .expect("MariaDB for store tests");
-            sqlx::query(&format!("CREATE DATABASE `{name}`"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            mysql_name = Some(name.clone());
-            Some(format!("{}/{name}", mysql_server()))
-        } else {
-            None
-        };
-        let config = StoreConfig {
-            database_url,
-            data_dir: dir.path().to_path_buf(),
-            max_connections: Some(2),
-            acquire_timeout: Duration::from_secs(5),
-            server_cache_ttl: cache,
-        };
-        Db {
-            config,
-            _dir: dir,
-            mysql_name,
-        }
-    }
-
-    async fn open(&self) -> Store {
-        Store::open(&self.config).await.expect("open store")
-    }
-
-    async fn raw(&self, sql: &str) {
-        match &self.mysql_name {
-            Some(_) => {
-                let mut conn =
-                    MySqlConnection::connect(self.config.database_url.as_deref().unwrap())
-                        .await
-                        .unwrap();
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
-            }
-            None => {
-                let path = self.config.data_dir.join("tars.db");
-                let url = format!("sqlite://{}?mode=rwc", path.display());
-                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
-            }
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(name) = self.mysql_name.take() {
-            let server = mysql_server();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut conn) = MySqlConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-fn rand_suffix() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    N.fetch_add(1, Ordering::SeqCst)
-}
+use tars_store::task_effects::Instance;
+use tars_store::task_queue::ClaimOutcome;
+use tars_store::tasks::{NewTask, NewTaskItem};
+use tars_store::{Store, StoreError};
 
 fn t(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
@@ -426,10 +338,13 @@ async fn undeploying_removes_the_instances_node_files(mysql: bool) {
         )
         .await
         .unwrap();
-    store
-        .delete_server_instance("Shop", "Cart", "10.0.0.1")
-        .await
-        .unwrap();
+    let fence = claimed_task(&store, "undeploy").await;
+    let at = Instance {
+        application: "Shop",
+        server_name: "Cart",
+        node_name: "10.0.0.1",
+    };
+    assert!(store.delete_server_instance(&fence, at).await.unwrap());
     let left: Vec<(i64, String)> = store
         .list_config_files(&ConfigFileFilter {
             level: LEVEL_NODE,
@@ -442,6 +357,34 @@ async fn undeploying_removes_the_instances_node_files(mysql: bool) {
         .map(|f| (f.level.unwrap(), f.host))
         .collect();
     assert_eq!(left, vec![(LEVEL_NODE, "10.0.0.2".to_string())]);
+}
+
+/// A task with one item, claimed by `runner-a`.
+async fn claimed_task(store: &tars_store::Store, task_no: &str) -> tars_store::task_queue::Fence {
+    let task = NewTask {
+        task_no: task_no.into(),
+        serial: true,
+        user_name: "test".into(),
+        items: vec![NewTaskItem {
+            item_no: format!("{task_no}-0"),
+            application: "Shop".into(),
+            server_name: "Cart".into(),
+            node_name: "10.0.0.1".into(),
+            set_name: String::new(),
+            command: "undeploy_tars".into(),
+            parameters: "{}".into(),
+        }],
+    };
+    let now = t("2026-01-01 00:00:00");
+    store.insert_task(&task, now, now).await.unwrap();
+    match store
+        .claim_task(task_no, "runner-a", now, t("2100-01-01 00:00:00"))
+        .await
+        .unwrap()
+    {
+        ClaimOutcome::Claimed(c) => c.fence,
+        other => panic!("not claimed: {other:?}"),
+    }
 }
 
 async fn expansions_check_then_write_everything_or_nothing(mysql: bool) {
@@ -594,13 +537,6 @@ async fn expansions_check_then_write_everything_or_nothing(mysql: bool) {
         cart_nodes(store.clone()).await,
         ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
     );
-}
-
-macro_rules! store_test_suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(false).await } )* }
-        mod mariadb { $( #[tokio::test] async fn $name() { super::$name(true).await } )* }
-    };
 }
 
 store_test_suite!(

@@ -64,6 +64,12 @@ impl From<StoreError> for DeployerError {
                 DeployerError::Unavailable(format!("{msg}; check that the database is running"))
             }
             StoreError::AlreadyExists(msg) => DeployerError::Conflict(msg),
+            // The operations validate against the column sizes first; this is the backstop
+            // for a column that differs on an existing TARS database.
+            StoreError::DataRejected(msg) => DeployerError::InvalidArgument(format!(
+                "{msg}; a value does not fit its db_tars column, shorten or correct it and \
+                 try again"
+            )),
             StoreError::Db(msg) | StoreError::Migration(msg) => DeployerError::Internal(msg),
         }
     }
@@ -78,5 +84,19 @@ impl From<DeployerError> for tonic::Status {
                 .status("internal error in the deployer; see its log");
         }
         err.code().status(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_the_database_refuses_are_bad_requests() {
+        let err = DeployerError::from(StoreError::DataRejected(
+            "Data too long for column 'base_path' at row 1".into(),
+        ));
+        assert_eq!(err.code(), ServiceErrorCode::BadRequest);
+        assert!(err.to_string().contains("'base_path'"), "{err}");
     }
 }

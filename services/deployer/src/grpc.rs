@@ -6,7 +6,7 @@ use tars_proto::common::{Empty, ReadyReply};
 use tars_proto::deployer as pb;
 use tars_proto::deployer::deployer_server::Deployer;
 
-use tars_store::{PageWindow, Store};
+use tars_store::Store;
 use tonic::{Request, Response, Status};
 
 use crate::config::Settings;
@@ -80,7 +80,8 @@ impl Deployer for DeployerService {
     ) -> Result<Response<pb::ServerConfList>, Status> {
         traced("ServerList", request, |r| async move {
             Ok(pb::ServerConfList {
-                servers: ops::servers::server_list(&self.store, &r.tree_node_id).await?,
+                servers: ops::servers::server_list(&self.store, &r.tree_node_id, r.page.as_ref())
+                    .await?,
             })
         })
         .await
@@ -403,10 +404,8 @@ impl Deployer for DeployerService {
         request: Request<pb::ConfigHistoryListRequest>,
     ) -> Result<Response<pb::ConfigHistoryPage>, Status> {
         traced("ConfigFileHistoryList", request, |r| async move {
-            let window = r
-                .page
-                .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
-            ops::config_files::history_list(&self.store, r.config_id, window).await
+            let window = ops::paging::history(r.page.as_ref())?;
+            ops::config_files::history_list(&self.store, r.config_id, Some(window)).await
         })
         .await
     }
@@ -484,10 +483,8 @@ impl Deployer for DeployerService {
         request: Request<pb::PackageListRequest>,
     ) -> Result<Response<pb::PackagePage>, Status> {
         traced("PackageList", request, |r| async move {
-            let window = r
-                .page
-                .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
-            ops::packages::list(&self.store, &r.application, &r.module_name, window).await
+            let window = ops::paging::history(r.page.as_ref())?;
+            ops::packages::list(&self.store, &r.application, &r.module_name, Some(window)).await
         })
         .await
     }

@@ -24,7 +24,8 @@ pub use tars_nodes::{NodeConfig, Nodes};
 pub fn grpc_service(store: Store, settings: Settings) -> DeployerServer<DeployerService> {
     let nodes = Arc::new(Nodes::new(settings.nodes.clone()));
     DeployerServer::new(DeployerService::new(store, nodes, settings))
-        .max_decoding_message_size(64 << 20)
+        .max_decoding_message_size(tars_proto::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(tars_proto::MAX_MESSAGE_BYTES)
 }
 
 /// Serves the deployer on `listener` until `shutdown` is cancelled, then drains

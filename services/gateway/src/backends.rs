@@ -8,6 +8,7 @@ use std::time::Duration;
 use tars_proto::deployer::deployer_client::DeployerClient;
 use tars_proto::monitor::monitor_client::MonitorClient;
 use tars_proto::task_runner::task_runner_client::TaskRunnerClient;
+use tars_proto::MAX_MESSAGE_BYTES;
 use tonic::body::Body;
 use tonic::transport::Endpoint;
 use tower::util::BoxCloneSyncService;
@@ -200,17 +201,23 @@ impl Backends {
             pick(in_process.monitor, "TARS_MONITOR_URL", &config.monitor_url)?;
         Ok(Backends {
             deployer: Backend {
-                client: DeployerClient::new(deployer).max_decoding_message_size(64 << 20),
+                client: DeployerClient::new(deployer)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "deployer",
                 url: deployer_url,
             },
             task_runner: Backend {
-                client: TaskRunnerClient::new(runner),
+                client: TaskRunnerClient::new(runner)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "task-runner",
                 url: runner_url,
             },
             monitor: Backend {
-                client: MonitorClient::new(monitor),
+                client: MonitorClient::new(monitor)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "monitor",
                 url: monitor_url,
             },

@@ -32,6 +32,8 @@ impl Monitor for Service {
 /// The gRPC service, to serve or to call in-process.
 pub fn grpc_service() -> MonitorServer<Service> {
     MonitorServer::new(Service)
+        .max_decoding_message_size(tars_proto::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(tars_proto::MAX_MESSAGE_BYTES)
 }
 
 /// Serves on `listener` until `shutdown` is cancelled.

@@ -18,6 +18,14 @@ pub enum QueueConfig {
         topic: String,
         dead_letter_topic: String,
         group: String,
+        /// `TARS_KAFKA_MAX_POLL_INTERVAL_MS`, default 300000: how long the consumer may go
+        /// without polling before the group evicts it. The consumer keeps polling while
+        /// its runner is busy (it pauses its partitions instead), so this only bounds a
+        /// wedged runner.
+        max_poll_interval: Duration,
+        /// `TARS_KAFKA_SESSION_TIMEOUT_MS`, default 6000: a runner silent this long (no
+        /// heartbeat) leaves the group and its partitions move to another.
+        session_timeout: Duration,
     },
 }
 
@@ -53,6 +61,12 @@ pub struct Config {
     /// bare name is looked up among registered adapters (as tarsregistry would); a full
     /// proxy (`Obj@tcp -h H -p P`) is used as is. Standalone defaults to its own servant.
     pub patch_obj: String,
+    /// `TARS_TASK_LOCK_WAIT_MS`, default 600000: how long an item waits for a server
+    /// instance another task is acting on before it fails saying which task holds it.
+    pub lock_wait: Duration,
+    /// `TARS_TASK_MAX_RETRIES`, default 5: a task attempt that fails on the database is
+    /// retried after 1 s, 2 s, 4 s …; after this many retries the task ends failed.
+    pub max_retries: u32,
 }
 
 impl Config {
@@ -65,8 +79,25 @@ impl Config {
                 topic: var_or("TARS_KAFKA_TOPIC", "tars-tasks"),
                 dead_letter_topic: var_or("TARS_KAFKA_DLQ_TOPIC", "tars-tasks-dlq"),
                 group: var_or("TARS_KAFKA_GROUP", "tars-task-runner"),
+                max_poll_interval: Duration::from_millis(var_parsed(
+                    "TARS_KAFKA_MAX_POLL_INTERVAL_MS",
+                    300_000,
+                )?),
+                session_timeout: Duration::from_millis(var_parsed(
+                    "TARS_KAFKA_SESSION_TIMEOUT_MS",
+                    6_000,
+                )?),
             },
         };
+        let runner_id = var("TARS_RUNNER_ID").unwrap_or_else(default_runner_id);
+        // The id goes into claim and lock rows (varchar(128) with the task number).
+        if runner_id.len() > 80 || runner_id.contains(['/', '#']) {
+            return Err(EnvError {
+                name: "TARS_RUNNER_ID",
+                value: runner_id,
+                reason: "must be at most 80 characters without `/` or `#`".into(),
+            });
+        }
         Ok(Config {
             grpc_addr: var_parsed(
                 "TARS_TASK_RUNNER_GRPC_ADDR",
@@ -75,7 +106,7 @@ impl Config {
             store: StoreConfig::from_env()?,
             nodes: NodeConfig::from_env()?,
             queue,
-            runner_id: var("TARS_RUNNER_ID").unwrap_or_else(default_runner_id),
+            runner_id,
             lease: Duration::from_millis(var_parsed("TARS_TASK_LEASE_MS", 10_000)?),
             item_concurrency: var_parsed("TARS_TASK_ITEM_CONCURRENCY", 64)?,
             max_running_tasks: var_parsed("TARS_TASK_MAX_RUNNING", 64)?,
@@ -85,6 +116,8 @@ impl Config {
             )?),
             patch_timeout: Duration::from_millis(var_parsed("TARS_PATCH_TIMEOUT_MS", 300_000)?),
             patch_obj: var_or("TARS_PATCH_OBJ", "tars.tarspatch.PatchObj"),
+            lock_wait: Duration::from_millis(var_parsed("TARS_TASK_LOCK_WAIT_MS", 600_000)?),
+            max_retries: var_parsed("TARS_TASK_MAX_RETRIES", 5)?,
         })
     }
 }

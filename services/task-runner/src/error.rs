@@ -32,6 +32,7 @@ impl From<StoreError> for TaskError {
             StoreError::Contention(msg) | StoreError::Unavailable(msg) => {
                 TaskError::Unavailable(format!("{msg}; check that the database is running"))
             }
+            StoreError::DataRejected(msg) => TaskError::InvalidArgument(msg),
             StoreError::AlreadyExists(msg) | StoreError::Db(msg) | StoreError::Migration(msg) => {
                 TaskError::Internal(msg)
             }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod executor;
 pub mod grpc;
 pub mod ops;
+pub mod paging;
 pub mod queue;
 pub mod status;
 
@@ -59,6 +60,8 @@ pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyho
         max_running_tasks: config.max_running_tasks,
         patch_timeout: config.patch_timeout,
         patch_obj: config.patch_obj.clone(),
+        lock_wait: config.lock_wait,
+        max_retries: config.max_retries,
     };
     let executor = Executor::new(store.clone(), nodes, exec_config, shutdown.clone());
     let wake = Arc::new(Notify::new());
@@ -75,22 +78,8 @@ pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyho
                 shutdown.clone(),
             ));
         }
-        QueueConfig::Kafka {
-            brokers,
-            topic,
-            dead_letter_topic,
-            group,
-        } => {
-            start_kafka(
-                &store,
-                &executor,
-                &wake,
-                brokers,
-                topic,
-                dead_letter_topic,
-                group,
-                &shutdown,
-            )?;
+        QueueConfig::Kafka { .. } => {
+            start_kafka(&store, &executor, &wake, &config.queue, &shutdown)?;
             let grace = config.unclaimed_grace;
             tokio::spawn(sweeper::run(
                 store.clone(),
@@ -105,24 +94,33 @@ pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyho
         }
     }
     Ok(Running {
-        service: TaskRunnerServer::new(TaskRunnerService::new(store, wake)),
+        service: TaskRunnerServer::new(TaskRunnerService::new(store, wake))
+            .max_decoding_message_size(tars_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(tars_proto::MAX_MESSAGE_BYTES),
         executor,
     })
 }
 
 #[cfg(feature = "kafka")]
-#[allow(clippy::too_many_arguments)]
 fn start_kafka(
     store: &Store,
     executor: &Arc<Executor>,
     wake: &Arc<Notify>,
-    brokers: &str,
-    topic: &str,
-    dead_letter_topic: &str,
-    group: &str,
+    queue: &QueueConfig,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     use queue::kafka;
+    let QueueConfig::Kafka {
+        brokers,
+        topic,
+        dead_letter_topic,
+        group,
+        max_poll_interval,
+        session_timeout,
+    } = queue
+    else {
+        anyhow::bail!("not a Kafka queue configuration");
+    };
     tracing::info!(%brokers, %topic, %group, "task queue: kafka");
     let producer = kafka::producer(brokers).map_err(anyhow::Error::msg)?;
     let publisher = Arc::new(kafka::KafkaPublisher {
@@ -134,8 +132,10 @@ fn start_kafka(
         group: group.to_string(),
         topic: topic.to_string(),
         dead_letter_topic: dead_letter_topic.to_string(),
+        max_poll_interval: *max_poll_interval,
+        session_timeout: *session_timeout,
     };
-    let (store_c, executor_c, shutdown_c) = (store.clone(), executor.clone(), shutdown.clone());
+    let (executor_c, shutdown_c) = (executor.clone(), shutdown.clone());
     let topics = [topic.to_string(), dead_letter_topic.to_string()];
     let brokers_c = brokers.to_string();
     tokio::spawn(async move {
@@ -151,8 +151,7 @@ fn start_kafka(
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        if let Err(err) = kafka::consume(settings, store_c, executor_c, producer, shutdown_c).await
-        {
+        if let Err(err) = kafka::consume(settings, executor_c, producer, shutdown_c).await {
             tracing::error!(error = %err, "kafka consumer stopped");
         }
     });
@@ -166,15 +165,11 @@ fn start_kafka(
 }
 
 #[cfg(not(feature = "kafka"))]
-#[allow(clippy::too_many_arguments)]
 fn start_kafka(
     _: &Store,
     _: &Arc<Executor>,
     _: &Arc<Notify>,
-    _: &str,
-    _: &str,
-    _: &str,
-    _: &str,
+    _: &QueueConfig,
     _: &CancellationToken,
 ) -> anyhow::Result<()> {
     anyhow::bail!("TARS_KAFKA_BROKERS is set but this build has no Kafka support (feature `kafka`)")

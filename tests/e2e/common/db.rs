@@ -60,16 +60,31 @@ impl Drop for TestDatabase {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async {
-                if let Ok(mut conn) = MySqlConnection::connect(&server).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
+            rt.block_on(drop_database(&server, &name));
         })
         .join();
     }
+}
+
+/// Drops a test database, ending the connections still open on it first: a connection
+/// left mid-transaction by a panicking test would make DROP DATABASE wait forever.
+async fn drop_database(server: &str, name: &str) {
+    let Ok(mut conn) = MySqlConnection::connect(server).await else {
+        return;
+    };
+    let ids: Vec<u64> = sqlx::query_scalar(
+        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+    )
+    .bind(name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for id in ids {
+        let _ = sqlx::query(&format!("KILL {id}")).execute(&mut conn).await;
+    }
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+        .execute(&mut conn)
+        .await;
 }
 
 /// A direct connection to a platform's database.
@@ -155,6 +170,38 @@ impl DirectDb {
                 sqlx::query(sql).execute(pool).await.unwrap();
             }
         }
+    }
+
+    /// Runs statements over the text protocol (DDL such as CREATE TRIGGER, which MySQL
+    /// does not prepare).
+    pub async fn execute_raw(&self, sql: &str) {
+        match self {
+            DirectDb::Sqlite(pool) => {
+                sqlx::raw_sql(sql).execute(pool).await.unwrap();
+            }
+            DirectDb::MySql(pool) => {
+                sqlx::raw_sql(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+
+    /// One integer column of the first row, if any.
+    pub async fn fetch_i64(&self, sql: &str) -> Option<i64> {
+        match self {
+            DirectDb::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+                .fetch_optional(pool)
+                .await
+                .unwrap(),
+            DirectDb::MySql(pool) => sqlx::query_scalar::<_, i64>(sql)
+                .fetch_optional(pool)
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn is_mysql(&self) -> bool {
+        matches!(self, DirectDb::MySql(_))
     }
 
     /// One text column of the first row, if any.

@@ -1,10 +1,11 @@
 //! Helpers for task tests: submitting tasks and waiting for them to end.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::Api;
+use super::{binary, free_port, Api, Platform, Process};
 
 /// Submits a task and answers its number.
 pub async fn add_task(api: &Api, serial: bool, items: Vec<Value>) -> String {
@@ -46,4 +47,45 @@ pub fn item_statuses(task: &Value) -> Vec<i64> {
         .iter()
         .map(|i| i["status"].as_i64().unwrap())
         .collect()
+}
+
+/// Starts another task-runner process on the platform's database (and broker, if any)
+/// as `id`, with its own gRPC port; its log is `<id>.log` in the platform's directory.
+pub fn start_runner(p: &Platform, id: &str) -> Process {
+    let mut env: Vec<(String, String)> = p
+        .env
+        .iter()
+        .filter(|(k, _)| k != "TARS_RUNNER_ID" && k != "TARS_TASK_RUNNER_GRPC_ADDR")
+        .cloned()
+        .collect();
+    env.push(("TARS_RUNNER_ID".into(), id.into()));
+    env.push((
+        "TARS_TASK_RUNNER_GRPC_ADDR".into(),
+        format!("127.0.0.1:{}", free_port()),
+    ));
+    let (process, _) = Process::spawn(
+        id,
+        &binary("tars-task-runner"),
+        &[],
+        &env,
+        &p.dir.path().join(format!("{id}.log")),
+    );
+    process
+}
+
+/// Waits until the log file at `path` has a line containing `needle`; answers it.
+pub async fn wait_for_log_line(path: &Path, needle: &str, limit: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{} has no line with {needle:?} after {limit:?}:\n{text}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

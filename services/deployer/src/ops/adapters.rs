@@ -4,6 +4,7 @@ use tars_proto::deployer::{AdapterConf, AdapterConfInput};
 use tars_store::adapter_conf::{AdapterUpdate, NewAdapter};
 use tars_store::{Store, StoreError};
 
+use super::limits::{self, adapter_conf};
 use super::{convert, validate};
 use crate::error::{DeployerError, DeployerResult};
 
@@ -40,16 +41,49 @@ pub async fn adapter_conf_list(store: &Store, server_id: i64) -> DeployerResult<
         .collect())
 }
 
+/// Refuses numbers below zero or beyond their `int` columns.
 fn check_numbers(input: &AdapterConfInput) -> DeployerResult<()> {
-    for (field, value) in [
-        ("thread_num", input.thread_num),
-        ("max_connections", input.max_connections),
-        ("queuecap", input.queuecap),
-        ("queuetimeout", input.queuetimeout),
+    for (field, value, column) in [
+        ("thread_num", input.thread_num, adapter_conf::THREAD_NUM),
+        (
+            "max_connections",
+            input.max_connections,
+            adapter_conf::MAX_CONNECTIONS,
+        ),
+        ("queuecap", input.queuecap, adapter_conf::QUEUECAP),
+        (
+            "queuetimeout",
+            input.queuetimeout,
+            adapter_conf::QUEUETIMEOUT,
+        ),
     ] {
         if value.is_some_and(|v| v < 0) {
             return Err(DeployerError::bad_param(field, "must not be negative"));
         }
+        limits::optional_int(field, value, &column)?;
+    }
+    Ok(())
+}
+
+/// Refuses text `t_adapter_conf` cannot hold; the adapter name is the servant's with
+/// `Adapter` appended, in a narrower column than the servant's.
+fn check_texts(input: &AdapterConfInput) -> DeployerResult<()> {
+    for (param, value, column) in [
+        ("endpoint", &input.endpoint, adapter_conf::ENDPOINT),
+        ("allow_ip", &input.allow_ip, adapter_conf::ALLOW_IP),
+        ("servant", &input.servant, adapter_conf::SERVANT),
+        ("protocol", &input.protocol, adapter_conf::PROTOCOL),
+        ("handlegroup", &input.handlegroup, adapter_conf::HANDLEGROUP),
+    ] {
+        limits::optional_text(param, value.as_deref(), &column)?;
+    }
+    if let Some(servant) = &input.servant {
+        limits::derived(
+            &["servant"],
+            "the adapter name",
+            &format!("{servant}Adapter"),
+            &adapter_conf::ADAPTER_NAME,
+        )?;
     }
     Ok(())
 }
@@ -71,9 +105,19 @@ pub async fn add_adapter_conf(
     store: &Store,
     input: AdapterConfInput,
 ) -> DeployerResult<AdapterConf> {
-    validate::name("application", &input.application)?;
-    validate::name("server_name", &input.server_name)?;
+    validate::stored_name(
+        "application",
+        &input.application,
+        &adapter_conf::APPLICATION,
+    )?;
+    validate::stored_name(
+        "server_name",
+        &input.server_name,
+        &adapter_conf::SERVER_NAME,
+    )?;
     validate::node_name("node_name", &input.node_name)?;
+    limits::user(&input.user, &adapter_conf::LASTUSER)?;
+    check_texts(&input)?;
     let servant = input
         .servant
         .clone()
@@ -141,6 +185,7 @@ pub async fn update_adapter_conf(
         .adapter_by_id(input.id)
         .await?
         .ok_or_else(|| adapter_not_found(input.id))?;
+    check_texts(&input)?;
     if let Some(endpoint) = input.endpoint.as_deref() {
         validate::endpoint("endpoint", endpoint)?;
     }

@@ -16,11 +16,9 @@ use tars_store::config_files::{
 use tars_store::server_conf::ServerFilter;
 use tars_store::{PageWindow, Store};
 
+use super::limits::{self, config_files, config_history};
 use super::validate;
 use crate::error::{DeployerError, DeployerResult};
-
-/// Longest history reason `t_config_history_files.reason` holds.
-const MAX_REASON_CHARS: usize = 128;
 
 /// One file as the API shows it.
 pub fn config_file(row: ConfigFileRow) -> ConfigFile {
@@ -85,28 +83,10 @@ pub async fn load(store: &Store, id: i64) -> DeployerResult<ConfigFileRow> {
         .ok_or_else(|| file_not_found(id))
 }
 
-/// Refuses characters outside the Basic Multilingual Plane: TARS's tables keep names and
-/// reasons in 3-byte `utf8` columns, which cannot store them (contents are `utf8mb4`).
-fn three_byte_utf8(param: &str, value: &str) -> DeployerResult<()> {
-    if value.chars().any(|c| c.len_utf8() > 3) {
-        return Err(DeployerError::bad_param(
-            param,
-            "contains characters outside the Basic Multilingual Plane (such as emoji), which \
-             TARS's tables cannot store here",
-        ));
-    }
-    Ok(())
-}
-
-/// A set field of a file: at most 16 characters, as `t_config_files` holds.
-fn set_field_length(param: &str, value: &str) -> DeployerResult<()> {
-    if value.chars().count() > 16 {
-        return Err(DeployerError::bad_param(
-            param,
-            format!("`{value}` is longer than 16 characters"),
-        ));
-    }
-    Ok(())
+/// Refuses a user the file and its history record cannot name.
+fn check_user(user: &str) -> DeployerResult<()> {
+    limits::user(user, &config_files::LASTUSER)?;
+    limits::user(user, &config_history::LASTUSER)
 }
 
 /// A plain file name: no directories, no `..`, nothing a node's `tars.loadconfig`
@@ -116,19 +96,13 @@ pub fn filename(value: &str) -> DeployerResult<String> {
     if name.is_empty() {
         return Err(DeployerError::bad_param("filename", "is required"));
     }
-    if name.chars().count() > 128 {
-        return Err(DeployerError::bad_param(
-            "filename",
-            "is longer than 128 characters",
-        ));
-    }
+    limits::text("filename", name, &config_files::FILENAME)?;
     if name.contains(['/', '\\']) || name.contains("..") {
         return Err(DeployerError::bad_param(
             "filename",
             format!("`{name}` must be a plain file name, without `/`, `\\` or `..`"),
         ));
     }
-    three_byte_utf8("filename", name)?;
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(DeployerError::bad_param(
             "filename",
@@ -181,11 +155,11 @@ fn set_depth_fields(
             ));
         }
     }
-    for (param, value) in &given {
-        set_field_length(param, value)?;
+    for ((param, value), column) in given.iter().zip(&limits::CONFIG_SET) {
+        limits::text(param, value, column)?;
     }
     if depth == 3 {
-        validate::set_fields(given[0].1, given[1].1, given[2].1)?;
+        validate::set_fields(given[0].1, given[1].1, given[2].1, &limits::CONFIG_SET)?;
     } else {
         for (param, value) in &given[..depth] {
             validate::name(param, value)?;
@@ -212,9 +186,8 @@ fn server_set(set_name: &str, set_area: &str, set_group: &str) -> DeployerResult
                  set_area and set_group, or none",
             ));
         }
-        set_field_length(param, value)?;
     }
-    validate::set_fields(set_name, set_area, set_group)?;
+    validate::set_fields(set_name, set_area, set_group, &limits::CONFIG_SET)?;
     Ok([set_name.into(), set_area.into(), set_group.into()])
 }
 
@@ -283,9 +256,14 @@ pub async fn add(
     request: AddConfigFileRequest,
     max_bytes: usize,
 ) -> DeployerResult<ConfigFile> {
-    validate::name("application", &request.application)?;
+    validate::stored_name(
+        "application",
+        &request.application,
+        &config_files::SERVER_NAME,
+    )?;
     let filename = filename(&request.filename)?;
     content(&request.config, max_bytes)?;
+    check_user(&request.user)?;
     let (server_name, level, [set_name, set_area, set_group]) = match request.level {
         1..=4 => (
             request.application.clone(),
@@ -300,15 +278,12 @@ pub async fn add(
         5 => {
             validate::name("server_name", &request.server_name)?;
             let full = format!("{}.{}", request.application, request.server_name);
-            if full.len() > 128 {
-                return Err(DeployerError::bad_param(
-                    "server_name",
-                    format!(
-                        "makes `{full}` longer than the 128 characters TARS stores; \
-                         shorten the application or server name"
-                    ),
-                ));
-            }
+            limits::derived(
+                &["application", "server_name"],
+                "the file's server name",
+                &full,
+                &config_files::SERVER_NAME,
+            )?;
             (
                 full,
                 LEVEL_SERVER,
@@ -366,13 +341,8 @@ pub async fn update(
     max_bytes: usize,
 ) -> DeployerResult<ConfigFile> {
     content(&request.config, max_bytes)?;
-    three_byte_utf8("reason", &request.reason)?;
-    if request.reason.chars().count() > MAX_REASON_CHARS {
-        return Err(DeployerError::bad_param(
-            "reason",
-            format!("is longer than {MAX_REASON_CHARS} characters"),
-        ));
-    }
+    limits::text("reason", &request.reason, &config_history::REASON)?;
+    check_user(&request.user)?;
     let found = store
         .update_config_file(
             request.id,
@@ -538,6 +508,9 @@ pub async fn node_list(
                 .any(|have| have.host.eq_ignore_ascii_case(&f.place.host))
         })
         .collect();
+    if !missing.is_empty() {
+        check_user(&request.user)?;
+    }
     if !missing.is_empty() && store.add_missing_config_files(&missing).await? > 0 {
         files = store.list_config_files(&filter).await?;
     }

@@ -7,6 +7,7 @@ use tars_store::config_refs::RefInsertion;
 use tars_store::{Store, StoreError};
 
 use super::config_files::{config_file, describe, file_not_found, load};
+use super::limits::{self, config_references};
 use crate::error::{DeployerError, DeployerResult};
 
 fn level_name(level: Option<i64>) -> &'static str {
@@ -26,6 +27,12 @@ fn application_of(server_name: Option<&str>) -> &str {
 
 /// Makes `config_id` reference `reference_id`.
 pub async fn add(store: &Store, config_id: i64, reference_id: i64) -> DeployerResult<ConfigRef> {
+    limits::int("config_id", config_id, &config_references::CONFIG_ID)?;
+    limits::int(
+        "reference_id",
+        reference_id,
+        &config_references::REFERENCE_ID,
+    )?;
     if config_id == reference_id {
         return Err(DeployerError::bad_param(
             "reference_id",

@@ -7,7 +7,8 @@ use tars_store::adapter_conf::NewAdapter;
 use tars_store::server_conf::NewServer;
 use tars_store::{Store, StoreError};
 
-use super::{convert, validate};
+use super::limits::{adapter_conf, server_conf};
+use super::{convert, limits, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 // Defaults for values a request leaves out (expansion uses them for NULL source columns).
@@ -22,8 +23,17 @@ pub async fn deploy_server(
     store: &Store,
     request: DeployServerRequest,
 ) -> DeployerResult<DeployServerReply> {
-    validate::name("application", &request.application)?;
-    validate::name("server_name", &request.server_name)?;
+    // The adapters' rows repeat the application in a narrower column than the server's.
+    validate::stored_name(
+        "application",
+        &request.application,
+        &adapter_conf::APPLICATION,
+    )?;
+    validate::stored_name(
+        "server_name",
+        &request.server_name,
+        &server_conf::SERVER_NAME,
+    )?;
     if !request.node_name.is_empty() {
         validate::node_name("node_name", &request.node_name)?;
     }
@@ -31,9 +41,21 @@ pub async fn deploy_server(
     if request.template_name.is_empty() {
         return Err(DeployerError::bad_param("template_name", "is required"));
     }
+    limits::text(
+        "template_name",
+        &request.template_name,
+        &server_conf::TEMPLATE_NAME,
+    )?;
+    limits::user(&request.user, &server_conf::LASTUSER)?;
+    limits::user(&request.user, &adapter_conf::LASTUSER)?;
     super::templates::require_existing(store, "template_name", &request.template_name).await?;
     if request.enable_set {
-        validate::set_fields(&request.set_name, &request.set_area, &request.set_group)?;
+        validate::set_fields(
+            &request.set_name,
+            &request.set_area,
+            &request.set_group,
+            &limits::SERVER_SET,
+        )?;
     }
     if request.adapters.is_empty() {
         return Err(DeployerError::bad_param(
@@ -143,7 +165,7 @@ fn new_adapter(
     if adapter.bind_ip.is_empty() {
         return Err(DeployerError::bad_param(&param("bind_ip"), "is required"));
     }
-    validate::node_name(&param("bind_ip"), &adapter.bind_ip)?;
+    validate::host(&param("bind_ip"), &adapter.bind_ip)?;
     let port = validate::port(&param("port"), adapter.port)?;
     let port_type = if adapter.port_type.is_empty() {
         "tcp"
@@ -167,11 +189,19 @@ fn new_adapter(
             format!("`{protocol}` must be tars or not_tars"),
         ));
     }
-    for (field, value) in [
-        ("thread_num", adapter.thread_num),
-        ("max_connections", adapter.max_connections),
-        ("queuecap", adapter.queuecap),
-        ("queuetimeout", adapter.queuetimeout),
+    for (field, value, column) in [
+        ("thread_num", adapter.thread_num, adapter_conf::THREAD_NUM),
+        (
+            "max_connections",
+            adapter.max_connections,
+            adapter_conf::MAX_CONNECTIONS,
+        ),
+        ("queuecap", adapter.queuecap, adapter_conf::QUEUECAP),
+        (
+            "queuetimeout",
+            adapter.queuetimeout,
+            adapter_conf::QUEUETIMEOUT,
+        ),
     ] {
         if value < 0 {
             return Err(DeployerError::bad_param(
@@ -179,19 +209,37 @@ fn new_adapter(
                 "must not be negative",
             ));
         }
+        limits::int(&param(field), value, &column)?;
     }
     let or_default = |value: i64, default: i64| if value > 0 { value } else { default };
     let servant = format!(
         "{}.{}.{}",
         request.application, request.server_name, adapter.obj_name
     );
+    let adapter_name = format!("{servant}Adapter");
+    let endpoint = format!("{port_type} -h {} -t 60000 -p {port} -e 0", adapter.bind_ip);
+    let obj_name = param("obj_name");
+    let names = ["application", "server_name", obj_name.as_str()];
+    limits::derived(&names, "the servant", &servant, &adapter_conf::SERVANT)?;
+    limits::derived(
+        &names,
+        "the adapter name",
+        &adapter_name,
+        &adapter_conf::ADAPTER_NAME,
+    )?;
+    limits::derived(
+        &[param("bind_ip").as_str()],
+        "the endpoint",
+        &endpoint,
+        &adapter_conf::ENDPOINT,
+    )?;
     Ok(NewAdapter {
         application: request.application.clone(),
         server_name: request.server_name.clone(),
         node_name,
-        adapter_name: format!("{servant}Adapter"),
+        adapter_name,
         thread_num: or_default(adapter.thread_num, DEFAULT_THREAD_NUM),
-        endpoint: format!("{port_type} -h {} -t 60000 -p {port} -e 0", adapter.bind_ip),
+        endpoint,
         max_connections: or_default(adapter.max_connections, DEFAULT_MAX_CONNECTIONS),
         allow_ip: String::new(),
         servant,

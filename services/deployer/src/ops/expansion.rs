@@ -16,6 +16,7 @@ use tars_store::expansion::{Expansion, NodeConfigCopy, NodeHoldings};
 use tars_store::server_conf::{NewServer, ServerConfRow};
 use tars_store::{Store, StoreError};
 
+use super::limits::{self, adapter_conf, config_files, server_conf};
 use super::ports::NodePorts;
 use super::{convert, deploy, validate};
 use crate::error::{DeployerError, DeployerResult};
@@ -83,7 +84,12 @@ pub async fn preview(
         }
     }
     let set = if request.enable_set {
-        validate::set_fields(&request.set_name, &request.set_area, &request.set_group)?;
+        validate::set_fields(
+            &request.set_name,
+            &request.set_area,
+            &request.set_group,
+            &limits::SERVER_SET,
+        )?;
         format!(
             "{}.{}.{}",
             request.set_name, request.set_area, request.set_group
@@ -144,7 +150,7 @@ fn parse_set(param: &str, value: &str) -> DeployerResult<Option<[String; 3]>> {
             format!("`{value}` must be empty or `name.area.group`, e.g. `mtt.sz.1`"),
         ));
     };
-    validate::set_fields(name, area, group).map_err(|err| {
+    validate::set_fields(name, area, group, &limits::SERVER_SET).map_err(|err| {
         DeployerError::bad_param(param, format!("`{value}` is not a usable set: {err}"))
     })?;
     Ok(Some([
@@ -246,6 +252,11 @@ pub async fn expand(
     validate::name("application", &request.application)?;
     validate::name("server_name", &request.server_name)?;
     validate::node_name("node_name", &request.node_name)?;
+    limits::user(&request.user, &server_conf::LASTUSER)?;
+    limits::user(&request.user, &adapter_conf::LASTUSER)?;
+    if request.copy_node_config {
+        limits::user(&request.user, &config_files::LASTUSER)?;
+    }
     if request.targets.is_empty() {
         return Err(DeployerError::bad_param(
             TARGETS,
@@ -313,8 +324,9 @@ pub async fn expand(
         .collect();
     let adapters = copied
         .iter()
-        .map(|(t, src)| new_adapter(t, src, &request.user, now))
-        .collect();
+        .enumerate()
+        .map(|(i, (t, src))| new_adapter(i, t, src, &request.user, now))
+        .collect::<DeployerResult<_>>()?;
     let copy_node_config = request.copy_node_config.then(|| NodeConfigCopy {
         server_name: format!(
             "{}.{}",
@@ -422,15 +434,29 @@ fn new_server(
     }
 }
 
-/// Source adapter `src` on `t`'s node, bound to `t`'s address.
+/// Source adapter `src` on `t`'s node, bound to `t`'s address; refused when the
+/// endpoint with that address no longer fits its column (an IPv6 address is longer than
+/// the source's).
 fn new_adapter(
+    index: usize,
     t: &Target,
     src: &AdapterConfRow,
     user: &str,
     now: chrono::NaiveDateTime,
-) -> NewAdapter {
+) -> DeployerResult<NewAdapter> {
     let servant = src.servant.clone().unwrap_or_default();
-    NewAdapter {
+    let endpoint = endpoint_for(
+        src.endpoint.as_deref().unwrap_or_default(),
+        &t.bind_ip,
+        t.port,
+    );
+    limits::derived(
+        &[format!("{TARGETS}[{index}].bind_ip").as_str()],
+        "the endpoint",
+        &endpoint,
+        &adapter_conf::ENDPOINT,
+    )?;
+    Ok(NewAdapter {
         application: src.application.clone().unwrap_or_default(),
         server_name: src.server_name.clone().unwrap_or_default(),
         node_name: t.node_name.clone(),
@@ -440,11 +466,7 @@ fn new_adapter(
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("{servant}Adapter")),
         thread_num: src.thread_num.unwrap_or(deploy::DEFAULT_THREAD_NUM),
-        endpoint: endpoint_for(
-            src.endpoint.as_deref().unwrap_or_default(),
-            &t.bind_ip,
-            t.port,
-        ),
+        endpoint,
         max_connections: src
             .max_connections
             .unwrap_or(deploy::DEFAULT_MAX_CONNECTIONS),
@@ -460,7 +482,7 @@ fn new_adapter(
         handlegroup: src.handlegroup.clone().unwrap_or_default(),
         posttime: now,
         lastuser: user.to_string(),
-    }
+    })
 }
 
 #[cfg(test)]

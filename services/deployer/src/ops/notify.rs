@@ -1,7 +1,7 @@
 //! Server notifications (tarsnotify's log of starts, stops and alarms) by tree node.
 
 use tars_proto::deployer::{ServerNotifyListRequest, ServerNotifyPage};
-use tars_store::{PageWindow, Store};
+use tars_store::Store;
 
 use super::convert;
 use super::tree::TreeSelection;
@@ -26,10 +26,8 @@ pub async fn server_notify_list(
             )
         })
         .collect();
-    let window = request
-        .page
-        .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
-    let (count, rows) = store.server_notifys(&server_ids, window).await?;
+    let window = super::paging::history(request.page.as_ref())?;
+    let (count, rows) = store.server_notifys(&server_ids, Some(window)).await?;
     Ok(ServerNotifyPage {
         count,
         rows: rows.into_iter().map(convert::server_notify).collect(),

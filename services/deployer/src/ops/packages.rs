@@ -6,11 +6,9 @@ use tars_proto::deployer::{AddPackageRequest, Package, PackagePage};
 use tars_store::packages::{NewPackage, PackageRow};
 use tars_store::{PageWindow, Store};
 
+use super::limits::{self, server_patchs};
 use super::validate;
 use crate::error::{DeployerError, DeployerResult};
-
-/// `t_server_patchs.update_text` holds 255 characters.
-const MAX_COMMENT_CHARS: usize = 255;
 
 fn package(row: PackageRow) -> Package {
     Package {
@@ -24,8 +22,16 @@ fn package(row: PackageRow) -> Package {
 
 /// Records a kept package.
 pub async fn add(store: &Store, request: AddPackageRequest) -> DeployerResult<Package> {
-    validate::name("application", &request.application)?;
+    // The row names the server `App.Server` in a column narrower than either name's.
+    validate::stored_name("application", &request.application, &server_patchs::SERVER)?;
     validate::name("module_name", &request.module_name)?;
+    let server = format!("{}.{}", request.application, request.module_name);
+    limits::derived(
+        &["application", "module_name"],
+        "the package's server name",
+        &server,
+        &server_patchs::SERVER,
+    )?;
     if request.md5.len() != 32 || !request.md5.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(DeployerError::bad_param(
             "md5",
@@ -38,20 +44,12 @@ pub async fn add(store: &Store, request: AddPackageRequest) -> DeployerResult<Pa
             format!("{:?} is not a plain file name", request.tgz),
         ));
     }
-    if request.comment.chars().count() > MAX_COMMENT_CHARS
-        || request.comment.chars().any(|c| c.len_utf8() > 3)
-    {
-        return Err(DeployerError::bad_param(
-            "comment",
-            format!(
-                "must be at most {MAX_COMMENT_CHARS} characters, without emoji (TARS stores \
-                 it in a 3-byte utf8 column)"
-            ),
-        ));
-    }
+    limits::text("comment", &request.comment, &server_patchs::UPDATE_TEXT)?;
+    limits::user(&request.user, &server_patchs::UPLOAD_USER)?;
+    limits::user(&request.user, &server_patchs::LASTUSER)?;
     let id = store
         .insert_package(&NewPackage {
-            server: format!("{}.{}", request.application, request.module_name),
+            server,
             tgz: request.tgz,
             md5: request.md5.to_ascii_lowercase(),
             comment: request.comment,

@@ -1,10 +1,12 @@
 //! Reading and editing server instances.
 
+use tars_proto::common::Page;
 use tars_proto::deployer::{InactiveServerListRequest, ServerConf, UpdateServerRequest};
 use tars_store::server_conf::{ServerFilter, ServerUpdate};
-use tars_store::{PageWindow, Store};
+use tars_store::Store;
 
 use super::convert;
+use super::limits::{self, server_conf};
 use super::tree::TreeSelection;
 use super::validate;
 use crate::error::{DeployerError, DeployerResult};
@@ -25,15 +27,20 @@ pub fn server_not_found(id: i64) -> DeployerError {
     ))
 }
 
-/// Every server under a tree node.
-pub async fn server_list(store: &Store, tree_node_id: &str) -> DeployerResult<Vec<ServerConf>> {
+/// Every server under a tree node (or one page of them).
+pub async fn server_list(
+    store: &Store,
+    tree_node_id: &str,
+    page: Option<&Page>,
+) -> DeployerResult<Vec<ServerConf>> {
     let filter = TreeSelection::parse(tree_node_id)?.server_filter();
-    Ok(store
-        .list_servers(&filter, None)
-        .await?
-        .into_iter()
-        .map(convert::server_conf)
-        .collect())
+    let window = super::paging::fleet(page)?;
+    let rows = store.list_servers(&filter, window).await?;
+    let rows = match window {
+        Some(_) => rows,
+        None => super::paging::whole(rows, "servers")?,
+    };
+    Ok(rows.into_iter().map(convert::server_conf).collect())
 }
 
 /// Servers whose setting state is inactive, optionally narrowed and paged.
@@ -49,15 +56,53 @@ pub async fn inactive_server_list(
         setting_state: Some("inactive".to_string()),
         ..ServerFilter::default()
     };
-    let window = request
-        .page
-        .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
-    Ok(store
-        .list_servers(&filter, window)
-        .await?
-        .into_iter()
-        .map(convert::server_conf)
-        .collect())
+    let window = super::paging::fleet(request.page.as_ref())?;
+    let rows = store.list_servers(&filter, window).await?;
+    let rows = match window {
+        Some(_) => rows,
+        None => super::paging::whole(rows, "inactive servers")?,
+    };
+    Ok(rows.into_iter().map(convert::server_conf).collect())
+}
+
+/// Refuses a change `t_server_conf` cannot hold. Set fields are checked even when the
+/// server is not in a set: they are stored all the same.
+fn check_sizes(request: &UpdateServerRequest) -> DeployerResult<()> {
+    for (param, value, column) in [
+        (
+            "template_name",
+            &request.template_name,
+            server_conf::TEMPLATE_NAME,
+        ),
+        ("set_name", &request.set_name, server_conf::SET_NAME),
+        ("set_area", &request.set_area, server_conf::SET_AREA),
+        ("set_group", &request.set_group, server_conf::SET_GROUP),
+        ("base_path", &request.base_path, server_conf::BASE_PATH),
+        ("exe_path", &request.exe_path, server_conf::EXE_PATH),
+        (
+            "start_script_path",
+            &request.start_script_path,
+            server_conf::START_SCRIPT_PATH,
+        ),
+        (
+            "stop_script_path",
+            &request.stop_script_path,
+            server_conf::STOP_SCRIPT_PATH,
+        ),
+        (
+            "monitor_script_path",
+            &request.monitor_script_path,
+            server_conf::MONITOR_SCRIPT_PATH,
+        ),
+        ("profile", &request.profile, server_conf::PROFILE),
+    ] {
+        limits::optional_text(param, value.as_deref(), &column)?;
+    }
+    limits::optional_int(
+        "async_thread_num",
+        request.async_thread_num,
+        &server_conf::ASYNC_THREAD_NUM,
+    )
 }
 
 /// Applies the given changes to a server and answers it as stored.
@@ -69,6 +114,7 @@ pub async fn update_server(
         .server_by_id(request.id)
         .await?
         .ok_or_else(|| server_not_found(request.id))?;
+    check_sizes(&request)?;
     if let Some(server_type) = &request.server_type {
         validate::server_type(server_type)?;
     }
@@ -108,6 +154,7 @@ pub async fn update_server(
             &pick(&update.set_name, &current.set_name),
             &pick(&update.set_area, &current.set_area),
             &pick(&update.set_group, &current.set_group),
+            &limits::SERVER_SET,
         )?;
     } else if request.enable_set == Some(false) {
         // Leaving a set clears its fields, as deploying without set does.

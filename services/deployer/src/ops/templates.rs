@@ -5,6 +5,7 @@ use tars_proto::deployer::{ProfileTemplate, ProfileTemplateInput};
 use tars_store::{Store, StoreError};
 
 use super::convert;
+use super::limits::{self, profile_template};
 use crate::error::{DeployerError, DeployerResult};
 
 /// Longest parent chain followed before a chain is declared cyclic.
@@ -38,18 +39,32 @@ fn check_input(input: &ProfileTemplateInput) -> DeployerResult<()> {
             return Err(DeployerError::bad_param(param, "is required"));
         }
     }
-    if input.template_name.len() > 128
-        || input
-            .template_name
-            .chars()
-            .any(|c| c.is_whitespace() || c == '/')
+    for (param, value, column) in [
+        (
+            "template_name",
+            &input.template_name,
+            profile_template::TEMPLATE_NAME,
+        ),
+        (
+            "parents_name",
+            &input.parents_name,
+            profile_template::PARENTS_NAME,
+        ),
+        ("profile", &input.profile, profile_template::PROFILE),
+    ] {
+        limits::text(param, value, &column)?;
+    }
+    if input
+        .template_name
+        .chars()
+        .any(|c| c.is_whitespace() || c == '/')
     {
         return Err(DeployerError::bad_param(
             "template_name",
-            "must be at most 128 characters without spaces or `/`",
+            "must not contain spaces or `/`",
         ));
     }
-    Ok(())
+    limits::user(&input.user, &profile_template::LASTUSER)
 }
 
 /// Checks that `parents_name` exists (or is the template itself, for a root) and that

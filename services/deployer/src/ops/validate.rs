@@ -3,6 +3,7 @@
 //! Names end up in tree node ids (`1App.5Server`), servant names (`App.Server.Obj`) and
 //! file paths on nodes, so dots, slashes and spaces are refused up front.
 
+use super::limits::{self, Column};
 use crate::error::{DeployerError, DeployerResult};
 
 /// Server types TARS's `t_server_conf.server_type` accepts.
@@ -15,7 +16,9 @@ pub const SERVER_TYPES: [&str; 6] = [
     "not_tars",
 ];
 
-/// A non-empty application, server or object name of letters, digits and `_` / `-`.
+/// A non-empty application, server or object name of letters, digits and `_` / `-`, at
+/// most as long as the widest column a name is kept in (names only looked up need no
+/// more); a name that is written goes through [`stored_name`] with its column.
 pub fn name(param: &str, value: &str) -> DeployerResult<()> {
     if value.is_empty() {
         return Err(DeployerError::bad_param(param, "is required"));
@@ -38,16 +41,24 @@ pub fn name(param: &str, value: &str) -> DeployerResult<()> {
     Ok(())
 }
 
-/// A node name: an IP address or host name.
+/// A [`name`] that fits `column`, where it is written.
+pub fn stored_name(param: &str, value: &str, column: &Column) -> DeployerResult<()> {
+    limits::text(param, value, column)?;
+    name(param, value)
+}
+
+/// A node name: an IP address or host name, as long as the node columns hold (every
+/// table keeping a node name gives it 50 characters).
 pub fn node_name(param: &str, value: &str) -> DeployerResult<()> {
+    limits::text(param, value, &limits::server_conf::NODE_NAME)?;
+    host(param, value)
+}
+
+/// An IP address or host name of any length (an address that is only part of an
+/// endpoint is limited by the endpoint's column).
+pub fn host(param: &str, value: &str) -> DeployerResult<()> {
     if value.is_empty() {
         return Err(DeployerError::bad_param(param, "is required"));
-    }
-    if value.len() > 50 {
-        return Err(DeployerError::bad_param(
-            param,
-            "is longer than 50 characters",
-        ));
     }
     if !value
         .chars()
@@ -73,34 +84,36 @@ pub fn server_type(value: &str) -> DeployerResult<()> {
     }
 }
 
-/// The three set fields of a set-enabled server: name and area are names, the group is
-/// a number or `*` (TARS routes by `name.area.group`).
-pub fn set_fields(set_name: &str, set_area: &str, set_group: &str) -> DeployerResult<()> {
-    for (param, value) in [("set_name", set_name), ("set_area", set_area)] {
+/// The three set fields of a set-enabled server or of a file in a set, each fitting its
+/// column in `columns` (name, area, group): name and area are letters and digits, the
+/// group a number or `*` (TARS routes by `name.area.group`).
+pub fn set_fields(
+    set_name: &str,
+    set_area: &str,
+    set_group: &str,
+    columns: &[Column; 3],
+) -> DeployerResult<()> {
+    let given = [
+        ("set_name", set_name),
+        ("set_area", set_area),
+        ("set_group", set_group),
+    ];
+    for ((param, value), column) in given.iter().zip(columns) {
         if value.is_empty() {
             return Err(DeployerError::bad_param(
                 param,
                 "is required when enable_set is true",
             ));
         }
-        if value.len() > 16 || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        limits::text(param, value, column)?;
+    }
+    for (param, value) in &given[..2] {
+        if !value.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(DeployerError::bad_param(
                 param,
-                format!("`{value}` must be 1-16 letters or digits"),
+                format!("`{value}` must be letters or digits"),
             ));
         }
-    }
-    if set_group.is_empty() {
-        return Err(DeployerError::bad_param(
-            "set_group",
-            "is required when enable_set is true",
-        ));
-    }
-    if set_group.len() > 16 {
-        return Err(DeployerError::bad_param(
-            "set_group",
-            format!("`{set_group}` is longer than 16 characters"),
-        ));
     }
     if set_group != "*" && !set_group.chars().all(|c| c.is_ascii_digit()) {
         return Err(DeployerError::bad_param(
@@ -189,9 +202,37 @@ mod tests {
 
     #[test]
     fn set_group_is_numeric_or_star() {
-        assert!(set_fields("mtt", "sz", "1").is_ok());
-        assert!(set_fields("mtt", "sz", "*").is_ok());
-        assert!(set_fields("mtt", "sz", "x").is_err());
-        assert!(set_fields("", "sz", "1").is_err());
+        let columns = &limits::SERVER_SET;
+        assert!(set_fields("mtt", "sz", "1", columns).is_ok());
+        assert!(set_fields("mtt", "sz", "*", columns).is_ok());
+        assert!(set_fields("mtt", "sz", "x", columns).is_err());
+        assert!(set_fields("", "sz", "1", columns).is_err());
+    }
+
+    #[test]
+    fn set_fields_follow_their_columns() {
+        let group = "1".repeat(64);
+        assert!(set_fields("mtt", "sz", &group, &limits::SERVER_SET).is_ok());
+        let err = set_fields("mtt", "sz", &group, &limits::CONFIG_SET).unwrap_err();
+        assert!(
+            err.to_string().contains("t_config_files.set_group"),
+            "{err}"
+        );
+        let err = set_fields(&"m".repeat(17), "sz", "1", &limits::SERVER_SET).unwrap_err();
+        assert!(err.to_string().contains("16 characters"), "{err}");
+    }
+
+    #[test]
+    fn stored_names_follow_their_column() {
+        let column = &limits::adapter_conf::APPLICATION;
+        assert!(stored_name("application", &"A".repeat(50), column).is_ok());
+        let err = stored_name("application", &"A".repeat(51), column).unwrap_err();
+        assert!(
+            err.to_string().contains("t_adapter_conf.application"),
+            "{err}"
+        );
+        assert!(stored_name("application", "", column).is_err());
+        assert!(node_name("node_name", &"n".repeat(51)).is_err());
+        assert!(host("bind_ip", &"n".repeat(51)).is_ok());
     }
 }

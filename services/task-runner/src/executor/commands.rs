@@ -2,16 +2,24 @@
 //! AdminRegistry: start/stop set the setting state first; restart is stop then start;
 //! patch is patchPro, progress polling, then a restart unless the instance is a backup;
 //! undeploy refuses a running server, destroys it on the node and removes its rows.
+//!
+//! Every node call is preceded by [`Item::guard`] (the claim and the instance lock still
+//! hold) and every registry write is fenced by the claim: a runner that lost its task
+//! stops between two calls instead of repeating what the new holder does.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tars_nodes::{classify, NodeFailure};
 use tars_protocol::node::{NodeClient, PatchRequest, ServerState};
+use tars_store::task_effects::Instance;
 use tars_store::tasks::TaskItemRow;
 
+use super::claim::LiveClaim;
+use super::instance_lock::InstanceLock;
 use super::patch_source;
-use super::Executor;
+use super::{Executor, Stop};
 use crate::ops::add_task::{bak_flag, patch_id};
 use crate::status::item;
 
@@ -36,8 +44,60 @@ struct Target<'a> {
     node: &'a str,
 }
 
-/// Runs one item's command; never fails outright: every problem is the item's log.
-pub(super) async fn execute(exec: &Executor, it: &TaskItemRow, user: &str) -> Outcome {
+impl Target<'_> {
+    fn instance(&self) -> Instance<'_> {
+        Instance {
+            application: self.app,
+            server_name: self.server,
+            node_name: self.node,
+        }
+    }
+}
+
+/// One item being executed: what it may act on and the proofs it must keep holding.
+struct Item<'a> {
+    exec: &'a Executor,
+    claim: &'a LiveClaim,
+    lock: &'a InstanceLock,
+    client: Arc<NodeClient>,
+    t: Target<'a>,
+}
+
+impl Item<'_> {
+    /// Checked before every node call.
+    async fn guard(&self) -> Result<(), Stop> {
+        self.claim.ensure_held().await?;
+        self.lock.ensure_held()
+    }
+
+    /// A fenced registry write's answer: false means the claim was lost.
+    fn fenced(written: bool) -> Result<(), Stop> {
+        if written {
+            Ok(())
+        } else {
+            Err(Stop::LeaseLost)
+        }
+    }
+
+    async fn set_setting(&self, state: &str) -> Result<(), Stop> {
+        let written = self
+            .exec
+            .store
+            .set_setting_state(&self.claim.fence, self.t.instance(), state)
+            .await?;
+        Item::fenced(written)
+    }
+}
+
+/// Runs one item's command. A node's failure is the item's outcome (failed, with the
+/// reason in its log); only a lost claim, a shutdown or a database failure stops it.
+pub(super) async fn execute(
+    exec: &Executor,
+    claim: &LiveClaim,
+    lock: &InstanceLock,
+    it: &TaskItemRow,
+    user: &str,
+) -> Result<Outcome, Stop> {
     let t = Target {
         app: it.application.as_deref().unwrap_or_default(),
         server: it.server_name.as_deref().unwrap_or_default(),
@@ -50,124 +110,122 @@ pub(super) async fn execute(exec: &Executor, it: &TaskItemRow, user: &str) -> Ou
         .unwrap_or_default();
     let client = match exec.nodes.client(&exec.store, t.node).await {
         Ok(c) => c,
-        Err(err) => return failed(format!("cannot find node {}: {err}", t.node)),
+        Err(err) => return Ok(failed(format!("cannot find node {}: {err}", t.node))),
     };
-    match it.command.as_deref().unwrap_or_default() {
-        "start" => start(exec, &client, &t).await,
-        "stop" => stop(exec, &client, &t).await,
-        "restart" => restart(exec, &client, &t).await,
-        "grace_restart" => grace_restart(&client, &t).await,
+    let item = Item {
+        exec,
+        claim,
+        lock,
+        client,
+        t,
+    };
+    let x = &item;
+    Ok(match it.command.as_deref().unwrap_or_default() {
+        "start" => start(x).await?,
+        "stop" => stop(x).await?,
+        "restart" => restart(x).await?,
+        "grace_restart" => grace_restart(x).await?,
         "patch_tars" | "grace_patch_tars" => {
             let grace = it.command.as_deref() == Some("grace_patch_tars");
-            let (status, mut log) = patch(exec, &client, &t, &params, user).await;
+            let (status, mut log) = patch(x, &params, user).await?;
             if status != item::SUCCESS || bak_flag(&params) {
-                return (status, log);
+                return Ok((status, log));
             }
             let (status, restart_log) = if grace {
-                grace_restart(&client, &t).await
+                grace_restart(x).await?
             } else {
-                restart(exec, &client, &t).await
+                restart(x).await?
             };
             log.push_str("; ");
             log.push_str(&restart_log);
             (status, log)
         }
-        "undeploy_tars" => undeploy(exec, &client, &t).await,
+        "undeploy_tars" => undeploy(x).await?,
         other => failed(format!("command {other} not supported")),
-    }
+    })
 }
 
-async fn set_setting(exec: &Executor, t: &Target<'_>, state: &str) -> Result<(), Outcome> {
-    exec.store
-        .set_setting_state(t.app, t.server, t.node, state)
-        .await
-        .map_err(|e| failed(format!("cannot record setting state: {e}")))
-}
-
-async fn start(exec: &Executor, client: &NodeClient, t: &Target<'_>) -> Outcome {
-    if let Err(o) = set_setting(exec, t, "active").await {
-        return o;
-    }
-    match client.start_server(t.app, t.server, None).await {
+async fn start(x: &Item<'_>) -> Result<Outcome, Stop> {
+    let t = &x.t;
+    x.set_setting("active").await?;
+    x.guard().await?;
+    Ok(match x.client.start_server(t.app, t.server, None).await {
         Ok(r) if r.ret == 0 => (item::SUCCESS, format!("start: {}", r.result)),
         Ok(r) => failed(format!(
             "start failed on {} (ret {}): {}",
             t.node, r.ret, r.result
         )),
         Err(e) => call_error(t.node, e),
-    }
+    })
 }
 
-async fn stop(exec: &Executor, client: &NodeClient, t: &Target<'_>) -> Outcome {
-    if let Err(o) = set_setting(exec, t, "inactive").await {
-        return o;
-    }
-    match client.stop_server(t.app, t.server, None).await {
+async fn stop(x: &Item<'_>) -> Result<Outcome, Stop> {
+    let t = &x.t;
+    x.set_setting("inactive").await?;
+    x.guard().await?;
+    Ok(match x.client.stop_server(t.app, t.server, None).await {
         Ok(r) if r.ret == 0 => (item::SUCCESS, format!("stop: {}", r.result)),
         Ok(r) => failed(format!(
             "stop failed on {} (ret {}): {}",
             t.node, r.ret, r.result
         )),
         Err(e) => call_error(t.node, e),
-    }
+    })
 }
 
-async fn restart(exec: &Executor, client: &NodeClient, t: &Target<'_>) -> Outcome {
+async fn restart(x: &Item<'_>) -> Result<Outcome, Stop> {
+    let t = &x.t;
+    x.guard().await?;
     // A server that was not running cannot be stopped; restarting it still starts it.
-    let stop_log = match client.stop_server(t.app, t.server, None).await {
+    let stop_log = match x.client.stop_server(t.app, t.server, None).await {
         Ok(r) => format!("stop: ret {} {}", r.ret, r.result),
-        Err(e) => return call_error(t.node, e),
+        Err(e) => return Ok(call_error(t.node, e)),
     };
-    let (status, start_log) = start(exec, client, t).await;
-    (status, format!("{stop_log}; {start_log}"))
+    let (status, start_log) = start(x).await?;
+    Ok((status, format!("{stop_log}; {start_log}")))
 }
 
-async fn grace_restart(client: &NodeClient, t: &Target<'_>) -> Outcome {
-    match client
-        .notify_server(t.app, t.server, "tars.gracerestart", None)
-        .await
-    {
-        Ok(r) if r.ret == 0 => (item::SUCCESS, format!("grace restart: {}", r.result)),
-        Ok(r) => failed(format!(
-            "grace restart failed on {} (ret {}): {}",
-            t.node, r.ret, r.result
-        )),
-        Err(e) => call_error(t.node, e),
-    }
+async fn grace_restart(x: &Item<'_>) -> Result<Outcome, Stop> {
+    let t = &x.t;
+    x.guard().await?;
+    Ok(
+        match x
+            .client
+            .notify_server(t.app, t.server, "tars.gracerestart", None)
+            .await
+        {
+            Ok(r) if r.ret == 0 => (item::SUCCESS, format!("grace restart: {}", r.result)),
+            Ok(r) => failed(format!(
+                "grace restart failed on {} (ret {}): {}",
+                t.node, r.ret, r.result
+            )),
+            Err(e) => call_error(t.node, e),
+        },
+    )
 }
 
-async fn patch(
-    exec: &Executor,
-    client: &NodeClient,
-    t: &Target<'_>,
-    params: &Map<String, Value>,
-    user: &str,
-) -> Outcome {
+async fn patch(x: &Item<'_>, params: &Map<String, Value>, user: &str) -> Result<Outcome, Stop> {
+    let (exec, t) = (x.exec, &x.t);
     let Some(id) = patch_id(params) else {
-        return failed("parameters.patch_id is missing");
+        return Ok(failed("parameters.patch_id is missing"));
     };
-    let package = match exec.store.patch_by_id(id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return failed(format!("no package with id {id}")),
-        Err(e) => return failed(format!("cannot read package {id}: {e}")),
+    let Some(package) = exec.store.patch_by_id(id).await? else {
+        return Ok(failed(format!("no package with id {id}")));
     };
-    let server_type = match exec.store.server_by_name(t.app, t.server, t.node).await {
-        Ok(Some(s)) => s.server_type,
-        Ok(None) => {
-            return failed(format!(
-                "{}.{} is no longer deployed on {}",
-                t.app, t.server, t.node
-            ))
-        }
-        Err(e) => return failed(format!("cannot read the server: {e}")),
+    let Some(server) = exec.store.server_by_name(t.app, t.server, t.node).await? else {
+        return Ok(failed(format!(
+            "{}.{} is no longer deployed on {}",
+            t.app, t.server, t.node
+        )));
     };
     let tgz = package.tgz.clone().unwrap_or_default();
     let source = match patch_source::resolve(&exec.store, &exec.config.patch_obj).await {
         Ok(source) => source,
-        Err(e) => return failed(e),
+        Err(e) => return Ok(failed(e)),
     };
+    x.guard().await?;
     if let Err(e) = patch_source::prepare(&source, t.app, t.server, &tgz, PREPARE_TIMEOUT).await {
-        return failed(e);
+        return Ok(failed(e));
     }
     let request = PatchRequest {
         appname: t.app.to_string(),
@@ -177,25 +235,27 @@ async fn patch(
         binname: t.server.to_string(),
         version: id.to_string(),
         user: user.to_string(),
-        servertype: server_type,
+        servertype: server.server_type,
         patchobj: source.proxy,
         md5: package.md5.clone().unwrap_or_default(),
         ostype: String::new(),
         filepath: tgz,
     };
-    match client.patch_pro(&request, None).await {
+    x.guard().await?;
+    match x.client.patch_pro(&request, None).await {
         Ok(r) if r.ret == 0 => {}
         Ok(r) => {
-            return failed(format!(
+            return Ok(failed(format!(
                 "patch refused by {} (ret {}): {}",
                 t.node, r.ret, r.result
-            ))
+            )))
         }
-        Err(e) => return call_error(t.node, e),
+        Err(e) => return Ok(call_error(t.node, e)),
     }
     let deadline = Instant::now() + exec.config.patch_timeout;
     loop {
-        match client.get_patch_percent(t.app, t.server, None).await {
+        x.guard().await?;
+        match x.client.get_patch_percent(t.app, t.server, None).await {
             Ok((0, info)) if info.succ && info.percent >= 100 => break,
             Ok((0, info))
                 if !info.patching
@@ -203,68 +263,72 @@ async fn patch(
                     && !info.result.is_empty()
                     && info.version == id.to_string() =>
             {
-                return failed(format!("patch failed on {}: {}", t.node, info.result));
+                return Ok(failed(format!(
+                    "patch failed on {}: {}",
+                    t.node, info.result
+                )));
             }
             Ok((0, _)) => {}
             Ok((ret, info)) => {
-                return failed(format!(
+                return Ok(failed(format!(
                     "patch progress failed on {} (ret {ret}): {}",
                     t.node, info.result
-                ))
+                )))
             }
-            Err(e) => return call_error(t.node, e),
+            Err(e) => return Ok(call_error(t.node, e)),
         }
         if Instant::now() >= deadline {
-            return failed(format!(
+            return Ok(failed(format!(
                 "patch did not finish on {} within {} s",
                 t.node,
                 exec.config.patch_timeout.as_secs()
-            ));
+            )));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::select! {
+            _ = x.claim.lost() => return Err(Stop::LeaseLost),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
     }
     let now = tars_common::time::now_local();
-    if let Err(e) = exec
+    let written = exec
         .store
-        .set_patch_version(t.app, t.server, t.node, &id.to_string(), user, now)
-        .await
-    {
-        return failed(format!("patched, but cannot record the version: {e}"));
-    }
-    (item::SUCCESS, format!("patched to version {id}"))
+        .set_patch_version(&x.claim.fence, t.instance(), &id.to_string(), user, now)
+        .await?;
+    Item::fenced(written)?;
+    Ok((item::SUCCESS, format!("patched to version {id}")))
 }
 
-async fn undeploy(exec: &Executor, client: &NodeClient, t: &Target<'_>) -> Outcome {
-    match client.get_state_info(t.app, t.server, None).await {
+async fn undeploy(x: &Item<'_>) -> Result<Outcome, Stop> {
+    let t = &x.t;
+    x.guard().await?;
+    match x.client.get_state_info(t.app, t.server, None).await {
         Ok((0, info, _)) if info.server_state != ServerState::Inactive => {
-            return failed(format!(
+            return Ok(failed(format!(
                 "{}.{} is {} on {}: stop it before undeploying",
                 t.app,
                 t.server,
                 info.server_state.as_str(),
                 t.node
-            ))
+            )))
         }
         Ok(_) => {}
-        Err(e) => return call_error(t.node, e),
+        Err(e) => return Ok(call_error(t.node, e)),
     }
-    if let Err(o) = set_setting(exec, t, "inactive").await {
-        return o;
-    }
+    x.set_setting("inactive").await?;
+    x.guard().await?;
     // The node may not know the server (never loaded); the rows go all the same.
-    let destroy_log = match client.destroy_server(t.app, t.server, None).await {
+    let destroy_log = match x.client.destroy_server(t.app, t.server, None).await {
         Ok(r) => format!("destroy: ret {} {}", r.ret, r.result),
-        Err(e) => return call_error(t.node, e),
+        Err(e) => return Ok(call_error(t.node, e)),
     };
-    match exec
+    let written = x
+        .exec
         .store
-        .delete_server_instance(t.app, t.server, t.node)
-        .await
-    {
-        Ok(()) => (
-            item::SUCCESS,
-            format!("{destroy_log}; removed from the registry"),
-        ),
-        Err(e) => failed(format!("{destroy_log}; cannot remove the rows: {e}")),
-    }
+        .delete_server_instance(&x.claim.fence, t.instance())
+        .await?;
+    Item::fenced(written)?;
+    Ok((
+        item::SUCCESS,
+        format!("{destroy_log}; removed from the registry"),
+    ))
 }

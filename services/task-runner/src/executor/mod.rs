@@ -1,24 +1,33 @@
-//! Executing tasks. A runner first claims a task (a conditional update with a lease), so
-//! each task runs on one runner at a time; while it runs, the lease is renewed, and a
-//! runner that dies stops renewing, letting another take the task over. Items already in
-//! a terminal state are never run again; an item caught mid-run is run again.
+//! Executing tasks. A runner first claims a task (a compare-and-set with a lease and a
+//! generation), so each task runs on one runner at a time; while it runs, the lease is
+//! renewed, and a runner that dies or pauses stops renewing, letting another take the
+//! task over. Every write of an attempt is fenced by its claim, and every node call is
+//! preceded by a check that the claim still holds, so a runner that lost its claim
+//! neither writes nor acts. Items already in a terminal state are never run again; an
+//! item caught mid-run is run again.
+//!
+//! An attempt ends one of four ways: the task finished; the claim was lost (the new
+//! holder carries on); the runner shuts down (the task is handed back at once); or the
+//! database failed (the task is retried with a growing delay, and after
+//! `max_retries` retries it ends failed with the error in its items' logs).
 
+mod claim;
 mod commands;
+mod instance_lock;
+mod items;
 mod patch_source;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
-use futures::stream::{self, StreamExt};
 use tars_nodes::Nodes;
-use tars_store::tasks::TaskItemRow;
-use tars_store::{Store, StoreResult};
-use tokio::sync::Semaphore;
+use tars_store::task_queue::{ClaimOutcome, Claimed};
+use tars_store::{Store, StoreError, StoreResult};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::status::item;
+use claim::LiveClaim;
 
 /// Settings of execution.
 #[derive(Debug, Clone)]
@@ -29,6 +38,41 @@ pub struct ExecConfig {
     pub max_running_tasks: usize,
     pub patch_timeout: Duration,
     pub patch_obj: String,
+    /// How long an item waits for an instance another task is acting on.
+    pub lock_wait: Duration,
+    /// Retries of a task whose attempt failed on the database, before it ends failed.
+    pub max_retries: u32,
+}
+
+/// Why an attempt stopped before the task ended.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Another runner holds the task now (or the claim cannot be confirmed): write
+    /// nothing more, call no node.
+    LeaseLost,
+    /// This runner is shutting down: hand the task back.
+    Shutdown,
+    /// The database failed: retry the attempt later.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(err: StoreError) -> Self {
+        Stop::Store(err)
+    }
+}
+
+/// What taking a task found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// This runner claimed it and runs it now.
+    Started,
+    /// Another runner holds it.
+    Held,
+    /// It already ended.
+    Finished,
+    /// No such task.
+    Missing,
 }
 
 /// Claims and runs tasks.
@@ -48,6 +92,11 @@ fn lease_from(now: NaiveDateTime, lease: Duration) -> NaiveDateTime {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10))
 }
 
+/// The delay before retry number `n` (1-based): 1 s, 2 s, 4 s … at most a minute.
+fn retry_delay(n: i64) -> Duration {
+    Duration::from_secs(1u64 << (n.clamp(1, 7) - 1)).min(Duration::from_secs(60))
+}
+
 impl Executor {
     pub fn new(
         store: Store,
@@ -65,18 +114,42 @@ impl Executor {
         })
     }
 
-    /// Waits for a free slot, then claims `task_no`; when the claim succeeds the task runs
-    /// in the background. Returns whether this runner took the task. The claim is durable
-    /// when this returns, so a queue offset may be committed after it.
-    pub async fn take(self: &Arc<Self>, task_no: &str) -> StoreResult<bool> {
-        let permit = self
-            .slots
+    /// A slot for one more task, if one is free now.
+    pub fn try_reserve(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Slots free now.
+    pub fn free_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Waits for a slot for one more task.
+    pub async fn reserve(&self) -> OwnedSemaphorePermit {
+        self.slots
             .clone()
             .acquire_owned()
             .await
-            .expect("the semaphore is never closed");
+            .expect("the semaphore is never closed")
+    }
+
+    /// Waits for a free slot, then claims `task_no` (see [`Executor::take_with`]).
+    pub async fn take(self: &Arc<Self>, task_no: &str) -> StoreResult<Taken> {
+        let permit = self.reserve().await;
+        self.take_with(permit, task_no).await
+    }
+
+    /// Claims `task_no` with a reserved slot; when the claim succeeds the task runs in the
+    /// background, holding the slot. The claim is durable when this returns, so a queue
+    /// offset may be committed after it.
+    pub async fn take_with(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        task_no: &str,
+    ) -> StoreResult<Taken> {
+        let sent_at = Instant::now();
         let now = utc_now();
-        let claimed = self
+        let outcome = self
             .store
             .claim_task(
                 task_no,
@@ -85,15 +158,19 @@ impl Executor {
                 lease_from(now, self.config.lease),
             )
             .await?;
-        if claimed {
-            let this = self.clone();
-            let task_no = task_no.to_string();
-            tokio::spawn(async move {
-                this.run(&task_no).await;
-                drop(permit);
-            });
-        }
-        Ok(claimed)
+        Ok(match outcome {
+            ClaimOutcome::Claimed(claimed) => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.run(claimed, sent_at).await;
+                    drop(permit);
+                });
+                Taken::Started
+            }
+            ClaimOutcome::Held => Taken::Held,
+            ClaimOutcome::Finished => Taken::Finished,
+            ClaimOutcome::Missing => Taken::Missing,
+        })
     }
 
     /// Waits until every running task has finished, or `limit` has passed.
@@ -102,175 +179,120 @@ impl Executor {
         let _ = tokio::time::timeout(limit, self.slots.acquire_many(all)).await;
     }
 
-    async fn run(self: &Arc<Self>, task_no: &str) {
-        let lost = Arc::new(AtomicBool::new(false));
-        let renewer = self.spawn_renewer(task_no, lost.clone());
-        let started = std::time::Instant::now();
-        match self.execute(task_no, &lost).await {
-            Ok(()) if !lost.load(Ordering::SeqCst) => {
-                if let Err(err) = self
-                    .store
-                    .finish_task(task_no, &self.config.runner_id, utc_now())
-                    .await
-                {
-                    tracing::warn!(task_no, error = %err, "cannot mark task finished; it will be resumed");
-                } else {
+    async fn run(self: &Arc<Self>, claimed: Claimed, sent_at: Instant) {
+        let claim = LiveClaim::start(
+            self.store.clone(),
+            claimed.fence.clone(),
+            self.config.lease,
+            sent_at,
+        );
+        let task_no = claimed.fence.task_no.clone();
+        let generation = claimed.fence.generation;
+        let started = Instant::now();
+        let outcome = if claimed.failures > i64::from(self.config.max_retries) {
+            Err(Stop::Store(StoreError::Db(
+                claimed.last_error.clone().unwrap_or_default(),
+            )))
+        } else {
+            items::execute(self, &claim).await
+        };
+        let fence = claim.fence.clone();
+        claim.stop().await;
+        let result = match outcome {
+            Ok(()) => match self.store.finish_task(&fence, utc_now()).await {
+                Ok(true) => {
                     tracing::info!(
                         task_no,
+                        generation,
                         ms = started.elapsed().as_millis() as u64,
                         "task finished"
                     );
+                    Ok(())
                 }
-            }
-            Ok(()) => tracing::warn!(task_no, "lost the task's lease; another runner resumes it"),
-            Err(err) => {
-                tracing::warn!(task_no, error = %err, "task interrupted; it will be resumed after its lease")
-            }
-        }
-        renewer.cancel();
-    }
-
-    fn spawn_renewer(&self, task_no: &str, lost: Arc<AtomicBool>) -> CancellationToken {
-        let stop = CancellationToken::new();
-        let (store, holder, lease) = (
-            self.store.clone(),
-            self.config.runner_id.clone(),
-            self.config.lease,
-        );
-        let (task_no, stop_renewing) = (task_no.to_string(), stop.clone());
-        tokio::spawn(async move {
-            let period = (lease / 3).max(Duration::from_millis(50));
-            loop {
-                tokio::select! {
-                    _ = stop_renewing.cancelled() => return,
-                    _ = tokio::time::sleep(period) => {}
+                Ok(false) => {
+                    Err("the claim was lost before the task could be marked finished".to_string())
                 }
-                match store
-                    .renew_task_lease(&task_no, &holder, lease_from(utc_now(), lease))
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lost.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                    Err(err) => {
-                        tracing::warn!(task_no, error = %err, "cannot renew the task lease")
-                    }
-                }
+                Err(err) => Err(format!(
+                    "cannot mark the task finished ({err}); it is resumed after its lease"
+                )),
+            },
+            Err(Stop::LeaseLost) => {
+                tracing::warn!(
+                    task_no,
+                    generation,
+                    "stopped: another runner holds the task now"
+                );
+                Ok(())
             }
-        });
-        stop
-    }
-
-    async fn execute(self: &Arc<Self>, task_no: &str, lost: &AtomicBool) -> StoreResult<()> {
-        let Some(task) = self.store.task(task_no).await? else {
-            return Ok(());
+            Err(Stop::Shutdown) => match self.store.release_task(&fence, utc_now()).await {
+                Ok(_) => {
+                    tracing::info!(task_no, "shutting down: task handed back to the queue");
+                    Ok(())
+                }
+                Err(err) => Err(format!(
+                    "cannot hand the task back ({err}); it is resumed after its lease"
+                )),
+            },
+            Err(Stop::Store(err)) => self.after_failure(&fence, claimed.failures + 1, &err).await,
         };
-        let items = self.store.task_items(task_no).await?;
-        let user = task.user_name.unwrap_or_default();
-        if task.serial.unwrap_or(0) != 0 {
-            // After a failure the remaining items are cancelled, as AdminRegistry does.
-            let mut failed = items.iter().any(|i| i.status == Some(item::FAILED));
-            for it in &items {
-                if lost.load(Ordering::SeqCst) || self.shutdown.is_cancelled() {
-                    return Ok(());
-                }
-                let status = self.run_item(it, failed, &user).await?;
-                failed |= status == item::FAILED;
-            }
-        } else {
-            // Owned items and a cloned handle per future: borrowing futures inside a
-            // spawned task trip the compiler's higher-ranked lifetime checks.
-            let results: Vec<StoreResult<i64>> = stream::iter(items)
-                .map(|it| {
-                    let (this, user) = (self.clone(), user.clone());
-                    async move { this.run_item(&it, false, &user).await }
-                })
-                .buffer_unordered(self.config.item_concurrency.max(1))
-                .collect()
-                .await;
-            for r in results {
-                r?;
-            }
+        if let Err(message) = result {
+            tracing::warn!(task_no, generation, "{message}");
         }
-        Ok(())
     }
 
-    /// Runs one item unless it already ended; answers its final status.
-    async fn run_item(&self, it: &TaskItemRow, cancel: bool, user: &str) -> StoreResult<i64> {
-        let status = it.status.unwrap_or(item::NOT_START);
-        if item::is_terminal(status) {
-            return Ok(status);
-        }
-        let now = tars_common::time::now_local;
-        if cancel {
-            self.store
-                .finish_task_item(
-                    &it.task_no,
-                    &it.item_no,
-                    item::CANCEL,
-                    "cancelled: an earlier item failed",
-                    now(),
-                )
-                .await?;
-            return Ok(item::CANCEL);
-        }
-        let instance = format!(
-            "{}.{}@{}",
-            it.application.as_deref().unwrap_or_default(),
-            it.server_name.as_deref().unwrap_or_default(),
-            it.node_name.as_deref().unwrap_or_default()
-        );
-        let holder = format!("{}/{}", self.config.runner_id, it.task_no);
-        self.lock_instance(&instance, &holder).await?;
-        let keep = self.spawn_lock_renewer(&instance, &holder);
-        self.store
-            .start_task_item(&it.task_no, &it.item_no, now())
-            .await?;
-        let (status, log) = commands::execute(self, it, user).await;
-        keep.cancel();
-        let finished = self
-            .store
-            .finish_task_item(&it.task_no, &it.item_no, status, &log, now())
-            .await;
-        let _ = self.store.unlock_instance(&instance, &holder).await;
-        finished?;
-        Ok(status)
-    }
-
-    /// Waits until this task holds the instance: two tasks never act on one instance at once.
-    async fn lock_instance(&self, instance: &str, holder: &str) -> StoreResult<()> {
-        loop {
-            let now = utc_now();
-            if self
+    /// Retries the task later, or ends it failed once it failed too often.
+    async fn after_failure(
+        &self,
+        fence: &tars_store::task_queue::Fence,
+        failures: i64,
+        err: &StoreError,
+    ) -> Result<(), String> {
+        let task_no = &fence.task_no;
+        if failures > i64::from(self.config.max_retries) {
+            let reason = format!(
+                "gave up after {failures} failed attempts; last error: {err}; \
+                 check the database, then submit the task again"
+            );
+            return match self
                 .store
-                .try_lock_instance(instance, holder, now, lease_from(now, self.config.lease))
-                .await?
+                .fail_task(fence, &reason, tars_common::time::now_local(), utc_now())
+                .await
             {
-                return Ok(());
+                Ok(_) => {
+                    tracing::error!(task_no, failures, error = %err, "task failed: too many failed attempts");
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "cannot end the failed task ({e}); it is resumed after its lease"
+                )),
+            };
+        }
+        let delay = retry_delay(failures);
+        let retry_at = utc_now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        match self
+            .store
+            .release_task_for_retry(fence, retry_at, &err.to_string())
+            .await
+        {
+            Ok(_) => {
+                tracing::warn!(task_no, failures, retry_in_ms = delay.as_millis() as u64, error = %err,
+                    "task attempt failed on the database; it will be retried");
+                Ok(())
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(e) => Err(format!("attempt failed ({err}) and cannot be rescheduled ({e}); it is resumed after its lease")),
         }
     }
+}
 
-    fn spawn_lock_renewer(&self, instance: &str, holder: &str) -> CancellationToken {
-        let stop = CancellationToken::new();
-        let (store, lease) = (self.store.clone(), self.config.lease);
-        let (instance, holder, stopped) = (instance.to_string(), holder.to_string(), stop.clone());
-        tokio::spawn(async move {
-            let period = (lease / 3).max(Duration::from_millis(50));
-            loop {
-                tokio::select! {
-                    _ = stopped.cancelled() => return,
-                    _ = tokio::time::sleep(period) => {}
-                }
-                let now = utc_now();
-                let _ = store
-                    .try_lock_instance(&instance, &holder, now, lease_from(now, lease))
-                    .await;
-            }
-        });
-        stop
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_a_minute() {
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(2), Duration::from_secs(2));
+        assert_eq!(retry_delay(4), Duration::from_secs(8));
+        assert_eq!(retry_delay(30), Duration::from_secs(60));
     }
 }

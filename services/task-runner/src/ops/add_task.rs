@@ -1,6 +1,8 @@
 //! Accepting a task: validate everything, then write it durably (task, items, queue row)
 //! before answering; the relay hands it to the queue afterwards.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use tars_proto::task_runner::AddTaskRequest;
 use tars_store::tasks::{NewTask, NewTaskItem};
@@ -18,6 +20,10 @@ pub const COMMANDS: [&str; 7] = [
     "grace_patch_tars",
     "undeploy_tars",
 ];
+
+/// The most items one task may carry; a larger publish is several tasks. Bounds what
+/// one call writes in one transaction and what one task's answer weighs.
+pub const MAX_ITEMS: usize = 10_000;
 
 /// A new task number: time-ordered, unique across replicas.
 pub fn new_task_no() -> String {
@@ -80,13 +86,71 @@ pub fn bak_flag(parameters: &Map<String, Value>) -> bool {
     }
 }
 
+/// TARS's `t_task_item` holds shorter names than `t_server_conf` (application 30,
+/// server and node 50 characters): a server whose names do not fit cannot be the target
+/// of a task. Refused the same way on both databases (SQLite would store them, MySQL
+/// refuse them).
+fn fits_task_item(
+    index: usize,
+    server_id: i64,
+    app: &str,
+    server: &str,
+    node: &str,
+) -> TaskResult<()> {
+    for (column, value, limit) in [
+        ("application", app, 30),
+        ("server_name", server, 50),
+        ("node_name", node, 50),
+    ] {
+        let chars = value.chars().count();
+        if chars > limit {
+            return Err(TaskError::bad_param(
+                &format!("items[{index}].server_id"),
+                format!(
+                    "names server {server_id}, whose {column} `{value}` has {chars} characters; \
+                     TARS's t_task_item.{column} holds {limit}, so tasks cannot act on it"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `name.area.group` for `t_task_item.set_name` (20 characters, informational); a set
+/// whose full name is longer is recorded by its name alone (at most 16).
+fn set_label(name: Option<String>, area: Option<String>, group: Option<String>) -> String {
+    let full = [name.clone(), area, group]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(".");
+    if full.chars().count() <= 20 {
+        full
+    } else {
+        name.unwrap_or_default()
+    }
+}
+
 /// Validates and stores a task; answers its number.
 pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<String> {
     if request.items.is_empty() {
         return Err(TaskError::bad_param("items", "must list at least one item"));
     }
+    if request.items.len() > MAX_ITEMS {
+        return Err(TaskError::bad_param(
+            "items",
+            format!(
+                "lists {} items; a task takes at most {MAX_ITEMS}: split it into several tasks",
+                request.items.len()
+            ),
+        ));
+    }
     let task_no = new_task_no();
     let mut items = Vec::with_capacity(request.items.len());
+    // Two items on one instance would act on it concurrently (parallel) or fight over
+    // its lock; refuse them up front, naming every id involved.
+    let mut instances: HashMap<String, Vec<i64>> = HashMap::new();
     for (i, item) in request.items.iter().enumerate() {
         if !COMMANDS.contains(&item.command.as_str()) {
             return Err(TaskError::bad_param(
@@ -101,11 +165,30 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
                 item.server_id
             ))
         })?;
+        let app = server.application.clone().unwrap_or_default();
+        let name = server.server_name.clone().unwrap_or_default();
+        fits_task_item(i, item.server_id, &app, &name, &server.node_name)?;
+        instances
+            .entry(format!("{app}.{name}@{}", server.node_name).to_lowercase())
+            .or_default()
+            .push(item.server_id);
         if let Some(id) = patch_id(&params) {
-            if store.patch_by_id(id).await?.is_none() {
+            let Some(package) = store.patch_by_id(id).await? else {
                 return Err(TaskError::NotFound(format!(
                     "items[{i}].parameters.patch_id: no package with id {id}; upload one with upload_patch_package"
                 )));
+            };
+            // A package is built for one server; the node would fail on it only later.
+            let target = format!("{app}.{name}");
+            let owner = package.server.unwrap_or_default();
+            if !owner.eq_ignore_ascii_case(&target) {
+                return Err(TaskError::bad_param(
+                    &format!("items[{i}].parameters.patch_id"),
+                    format!(
+                        "names package {id}, which belongs to {owner}, not to {target}; \
+                         pick one of {target}'s packages (server_patch_list)"
+                    ),
+                ));
             }
         }
         items.push(NewTaskItem {
@@ -113,15 +196,28 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
             application: server.application.unwrap_or_default(),
             server_name: server.server_name.unwrap_or_default(),
             node_name: server.node_name,
-            set_name: [server.set_name, server.set_area, server.set_group]
-                .into_iter()
-                .flatten()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("."),
+            set_name: set_label(server.set_name, server.set_area, server.set_group),
             command: item.command.clone(),
             parameters: Value::Object(params).to_string(),
         });
+    }
+    let mut repeated: Vec<String> = instances
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(instance, ids)| {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!("{instance} (server ids {})", ids.join(", "))
+        })
+        .collect();
+    if !repeated.is_empty() {
+        repeated.sort();
+        return Err(TaskError::bad_param(
+            "items",
+            format!(
+                "name the same server instance more than once: {}; list each instance once",
+                repeated.join("; ")
+            ),
+        ));
     }
     let user: String = request.user.chars().take(20).collect();
     let task = NewTask {

@@ -1,30 +1,32 @@
 //! Reading tasks back: one task, or a filtered list.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use tars_common::time::format_api_time;
 use tars_proto::task_runner::{TaskItemView, TaskListRequest, TaskView};
-use tars_store::tasks::{TaskFilter, TaskRow};
-use tars_store::{PageWindow, Store};
+use tars_store::tasks::{QueueRow, TaskFilter, TaskItemRow, TaskRow};
+use tars_store::Store;
 
 use crate::error::{TaskError, TaskResult};
 use crate::status;
 
-async fn view(store: &Store, row: TaskRow) -> TaskResult<TaskView> {
-    let queue = store.task_queue_state(&row.task_no).await?;
-    let items = store.task_items(&row.task_no).await?;
+/// A task's answer from its row, its queue row (none for tasks written by other tools)
+/// and its items.
+fn view(row: TaskRow, queue: Option<&QueueRow>, items: Vec<TaskItemRow>) -> TaskView {
     let statuses: Vec<i64> = items.iter().map(|i| i.status.unwrap_or(0)).collect();
-    let (queued, task_status) = match &queue {
+    let (queued, task_status) = match queue {
         Some(q) if q.finished_at.is_some() => (false, status::finished_task_status(&statuses)),
-        Some(q) if q.claimed_by.is_some() => (false, status::task::RUNNING),
-        // Tasks written by other tools have no queue row: judge them by their items.
+        // Claimed once at least: running, or waiting for a retry or a takeover.
+        Some(q) if q.claimed_by.is_some() || q.attempts > 0 => (false, status::task::RUNNING),
         None if statuses.iter().all(|s| status::item::is_terminal(*s)) => {
             (false, status::finished_task_status(&statuses))
         }
         _ => (true, status::task::NOT_START),
     };
-    Ok(TaskView {
+    TaskView {
         queued,
-        task_no: row.task_no.clone(),
+        task_no: row.task_no,
         serial: row.serial.unwrap_or(0) != 0,
         status: task_status,
         create_time: format_api_time(row.create_time),
@@ -49,7 +51,7 @@ async fn view(store: &Store, row: TaskRow) -> TaskResult<TaskView> {
                 }
             })
             .collect(),
-    })
+    }
 }
 
 /// One task.
@@ -60,7 +62,9 @@ pub async fn task(store: &Store, task_no: &str) -> TaskResult<TaskView> {
     let row = store.task(task_no).await?.ok_or_else(|| {
         TaskError::NotFound(format!("no task {task_no}; list tasks with /api/task_list"))
     })?;
-    view(store, row).await
+    let queue = store.task_queue_state(task_no).await?;
+    let items = store.task_items(task_no).await?;
+    Ok(view(row, queue.as_ref(), items))
 }
 
 fn parse_time(param: &str, value: &str, end_of_day: bool) -> TaskResult<Option<NaiveDateTime>> {
@@ -84,7 +88,8 @@ fn parse_time(param: &str, value: &str, end_of_day: bool) -> TaskResult<Option<N
     }
 }
 
-/// Tasks matching the filters, newest first.
+/// One page of the tasks matching the filters, newest first, read in three queries
+/// whatever the page size (tasks, their items, their queue rows).
 pub async fn task_list(store: &Store, request: TaskListRequest) -> TaskResult<Vec<TaskView>> {
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     let filter = TaskFilter {
@@ -94,12 +99,25 @@ pub async fn task_list(store: &Store, request: TaskListRequest) -> TaskResult<Ve
         server_name: non_empty(request.server_name),
         command: non_empty(request.command),
     };
-    let window = request
-        .page
-        .and_then(|p| PageWindow::from_page(p.curr_page, p.page_size));
-    let mut views = Vec::new();
-    for row in store.list_tasks(&filter, window).await? {
-        views.push(view(store, row).await?);
+    let window = crate::paging::window(request.page.as_ref())?;
+    let rows = store.list_tasks(&filter, window).await?;
+    let task_nos: Vec<String> = rows.iter().map(|r| r.task_no.clone()).collect();
+    let mut items: HashMap<String, Vec<TaskItemRow>> = HashMap::new();
+    for item in store.items_of_tasks(&task_nos).await? {
+        items.entry(item.task_no.clone()).or_default().push(item);
     }
-    Ok(views)
+    let queues: HashMap<String, QueueRow> = store
+        .queue_states(&task_nos)
+        .await?
+        .into_iter()
+        .map(|q| (q.task_no.clone(), q))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let its = items.remove(&row.task_no).unwrap_or_default();
+            let queue = queues.get(&row.task_no);
+            view(row, queue, its)
+        })
+        .collect())
 }

@@ -2,7 +2,8 @@
 //!
 //! Embedded mode: every unclaimed task (this is the queue's consumer; a wake-up from
 //! add_task makes pickup immediate). Kafka mode: tasks whose lease expired (their runner
-//! died) and tasks published long ago that no consumer claimed.
+//! died or paused, or a failed attempt's retry is due) and tasks published long ago that
+//! no consumer claimed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tars_store::Store;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::executor::Executor;
+use crate::executor::{Executor, Taken};
 
 /// How the sweeper chooses unclaimed tasks.
 #[derive(Debug, Clone, Copy)]
@@ -56,8 +57,8 @@ pub async fn run(
                         return;
                     }
                     match executor.take(&task_no).await {
-                        Ok(true) => tracing::debug!(task_no, "sweeper took the task"),
-                        Ok(false) => {}
+                        Ok(Taken::Started) => tracing::debug!(task_no, "sweeper took the task"),
+                        Ok(_) => {}
                         Err(err) => tracing::warn!(task_no, error = %err, "cannot claim a task"),
                     }
                 }

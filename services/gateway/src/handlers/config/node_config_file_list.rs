@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 /// `/api/node_config_file_list` (POST JSON): the node-level files of server-level file
 /// `config_id`, one per node the server is deployed on (missing ones are created empty).
+/// `application` and `server_name` are required, as in TarsWeb, and must be the file's.
 pub async fn node_config_file_list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -17,8 +18,8 @@ pub async fn node_config_file_list(
 ) -> ApiResult<Data<Vec<ConfigFile>>> {
     let request = NodeConfigFileListRequest {
         config_id: params.required_i64("config_id")?,
-        application: params.str_or_empty("application")?,
-        server_name: params.str_or_empty("server_name")?,
+        application: params.required_str("application")?,
+        server_name: params.required_str("server_name")?,
         set_name: params.str("set_name")?,
         set_area: params.str("set_area")?,
         set_group: params.str("set_group")?,

@@ -9,7 +9,7 @@ use crate::params::JsonParams;
 use crate::state::AppState;
 
 /// `/api/update_config_file` (POST JSON): replaces a file's content; the change and its
-/// `reason` go into the file's history.
+/// `reason` (required, as TarsWeb requires it) go into the file's history.
 pub async fn update_config_file(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -18,7 +18,7 @@ pub async fn update_config_file(
     let request = UpdateConfigFileRequest {
         id: params.required_i64("id")?,
         config: params.present_str("config")?,
-        reason: params.str_or_empty("reason")?,
+        reason: params.required_str("reason")?,
         user: caller.user,
     };
     let reply = state

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, StatusCode};
+use tars_proto::common::Page;
 use tars_proto::deployer::{ServerConf, ServerListRequest};
 use tars_proto::task_runner::{AddTaskItem, AddTaskRequest, TaskNo, TaskView};
 
@@ -170,15 +171,29 @@ async fn instances_of(
     application: &str,
     module_name: &str,
 ) -> ApiResult<Vec<ServerConf>> {
-    let request = ServerListRequest {
-        tree_node_id: format!("1{application}.5{module_name}"),
-    };
-    let reply = state
-        .backends
-        .deployer
-        .call(request, |mut c, r| async move { c.server_list(r).await })
-        .await?;
-    Ok(reply.servers)
+    // Page by page: a server may run on more nodes than one answer holds.
+    const PAGE: i64 = 1000;
+    let mut servers = Vec::new();
+    for curr_page in 1.. {
+        let request = ServerListRequest {
+            tree_node_id: format!("1{application}.5{module_name}"),
+            page: Some(Page {
+                curr_page,
+                page_size: PAGE,
+            }),
+        };
+        let reply = state
+            .backends
+            .deployer
+            .call(request, |mut c, r| async move { c.server_list(r).await })
+            .await?;
+        let last = (reply.servers.len() as i64) < PAGE;
+        servers.extend(reply.servers);
+        if last {
+            break;
+        }
+    }
+    Ok(servers)
 }
 
 /// Polls the task until it ends, or `None` once the publish wait is over.

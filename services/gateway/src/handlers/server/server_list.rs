@@ -6,7 +6,8 @@ use crate::error::ApiResult;
 use crate::params::Params;
 use crate::state::AppState;
 
-/// `/api/server_list?tree_node_id=`: every server instance under a tree node.
+/// `/api/server_list?tree_node_id=`: every server instance under a tree node (at most
+/// 1,000; `curr_page`/`page_size` page through more).
 pub async fn server_list(
     State(state): State<AppState>,
     params: Params,
@@ -15,9 +16,13 @@ pub async fn server_list(
     let reply = state
         .backends
         .deployer
-        .call(ServerListRequest { tree_node_id }, |mut c, r| async move {
-            c.server_list(r).await
-        })
+        .call(
+            ServerListRequest {
+                tree_node_id,
+                page: Some(params.page()?),
+            },
+            |mut c, r| async move { c.server_list(r).await },
+        )
         .await?;
     Ok(Data(reply.servers))
 }
