@@ -13,6 +13,9 @@ use sqlx::{Connection, Executor, MySqlConnection};
 
 mod support;
 
+#[path = "../tests/e2e/common/bulk.rs"]
+mod bulk;
+
 const TASKS: usize = 20_000;
 
 fn main() {
@@ -104,7 +107,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn insert_tasks(sqlite: bool, server: &str, name: &str, platform: &support::Platform) {
-    let statements = batches();
+    let statements = bulk::finished_task_batches(TASKS);
     if sqlite {
         let url = format!("sqlite://{}", platform.data_dir().join("tars.db").display());
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
@@ -119,43 +122,4 @@ async fn insert_tasks(sqlite: bool, server: &str, name: &str, platform: &support
             conn.execute(s.as_str()).await.unwrap();
         }
     }
-}
-
-fn batches() -> Vec<String> {
-    let mut out = Vec::new();
-    for start in (0..TASKS).step_by(1000) {
-        let range = start..(start + 1000).min(TASKS);
-        let tasks: Vec<String> = range
-            .clone()
-            .map(|k| format!("('bulk{k:06}', 1, 'ci', '2026-01-01 00:00:00')"))
-            .collect();
-        let items: Vec<String> = range
-            .clone()
-            .map(|k| {
-                format!(
-                    "('bulk{k:06}', 'bulk{k:06}-0', 'Bulk', 'S{}', '10.0.0.1', 'start', '{{}}', 3, 'start: ok')",
-                    k % 7
-                )
-            })
-            .collect();
-        let queue: Vec<String> = range
-            .map(|k| {
-                format!("('bulk{k:06}', '2026-01-01 00:00:00', '2026-01-01 00:00:01', 'r', 1)")
-            })
-            .collect();
-        out.push(format!(
-            "INSERT INTO t_task (task_no, serial, user_name, create_time) VALUES {}",
-            tasks.join(",")
-        ));
-        out.push(format!(
-            "INSERT INTO t_task_item (task_no, item_no, application, server_name, node_name, \
-             command, parameters, status, log) VALUES {}",
-            items.join(",")
-        ));
-        out.push(format!(
-            "INSERT INTO t_platform_task_queue (task_no, created_at, finished_at, claimed_by, attempts) VALUES {}",
-            queue.join(",")
-        ));
-    }
-    out
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::common::bulk::finished_task_batches;
 use crate::common::packages::upload_package;
 use crate::common::sim::{fresh_ips, Simulator};
 use crate::common::tasks::{add_task, item, item_statuses, wait_task};
@@ -469,43 +470,8 @@ async fn task_list_filters_and_pages(backend: Backend) {
 /// Writes `n` finished one-item tasks straight into the tables, in batches.
 async fn insert_finished_tasks(p: &Platform, n: usize) {
     let db = p.db().await;
-    for start in (0..n).step_by(1000) {
-        let range = start..(start + 1000).min(n);
-        let tasks: Vec<String> = range
-            .clone()
-            .map(|k| format!("('bulk{k:06}', 1, 'ci', '2026-01-01 00:00:00')"))
-            .collect();
-        let items: Vec<String> = range
-            .clone()
-            .map(|k| {
-                format!(
-                    "('bulk{k:06}', 'bulk{k:06}-0', 'Bulk', 'S{}', '10.0.0.1', 'start', '{{}}', 3, 'ok')",
-                    k % 7
-                )
-            })
-            .collect();
-        let queue: Vec<String> = range
-            .map(|k| {
-                format!("('bulk{k:06}', '2026-01-01 00:00:00', '2026-01-01 00:00:01', 'r', 1)")
-            })
-            .collect();
-        db.execute(&format!(
-            "INSERT INTO t_task (task_no, serial, user_name, create_time) VALUES {}",
-            tasks.join(",")
-        ))
-        .await;
-        db.execute(&format!(
-            "INSERT INTO t_task_item (task_no, item_no, application, server_name, node_name, \
-             command, parameters, status, log) VALUES {}",
-            items.join(",")
-        ))
-        .await;
-        db.execute(&format!(
-            "INSERT INTO t_platform_task_queue (task_no, created_at, finished_at, claimed_by, attempts) \
-             VALUES {}",
-            queue.join(",")
-        ))
-        .await;
+    for statement in finished_task_batches(n) {
+        db.execute(&statement).await;
     }
 }
 

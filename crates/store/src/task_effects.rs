@@ -4,12 +4,13 @@
 //!
 //! Each write is fenced by the task's claim (see [`crate::task_queue`]): it runs in a
 //! transaction that first locks the claim row under the fence, so a runner that lost
-//! its claim changes nothing, and a concurrent claim waits for the write to commit.
+//! its claim changes nothing (the function answers false at once), and a concurrent
+//! claim waits for the write to commit.
 
 use chrono::NaiveDateTime;
 
 use crate::pool::with_pool;
-use crate::task_queue::{lock_fence, Fence};
+use crate::task_queue::{in_fenced_transaction, lock_fence, Fence};
 use crate::{Store, StoreResult};
 
 /// Which server instance a command acts on.
@@ -29,12 +30,7 @@ impl Store {
         at: Instance<'_>,
         state: &str,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if !lock_fence!(tx, fence) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        let written: StoreResult<bool> = in_fenced_transaction!(self, fence, tx => {
             sqlx::query("UPDATE t_server_conf SET setting_state = ? WHERE application = ? AND server_name = ? AND node_name = ?")
                 .bind(state)
                 .bind(at.application)
@@ -42,10 +38,10 @@ impl Store {
                 .bind(at.node_name)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
         });
+        // Reached only once committed: a lost fence returned `Ok(false)` above.
         self.servers_changed();
-        Ok(true)
+        written
     }
 
     /// Records a published version on an instance. False when the claim was lost.
@@ -57,12 +53,7 @@ impl Store {
         user: &str,
         local_now: NaiveDateTime,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if !lock_fence!(tx, fence) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        let written: StoreResult<bool> = in_fenced_transaction!(self, fence, tx => {
             sqlx::query("UPDATE t_server_conf SET patch_version = ?, patch_user = ?, patch_time = ? \
                          WHERE application = ? AND server_name = ? AND node_name = ?")
                 .bind(version)
@@ -73,10 +64,10 @@ impl Store {
                 .bind(at.node_name)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
         });
+        // Reached only once committed: a lost fence returned `Ok(false)` above.
         self.servers_changed();
-        Ok(true)
+        written
     }
 
     /// Removes an instance, its adapters and its node-level configuration files (with
@@ -88,12 +79,7 @@ impl Store {
         at: Instance<'_>,
     ) -> StoreResult<bool> {
         let config_server = format!("{}.{}", at.application, at.server_name);
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if !lock_fence!(tx, fence) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        let written: StoreResult<bool> = in_fenced_transaction!(self, fence, tx => {
             sqlx::query("DELETE FROM t_adapter_conf WHERE application = ? AND server_name = ? AND node_name = ?")
                 .bind(at.application)
                 .bind(at.server_name)
@@ -119,9 +105,9 @@ impl Store {
                 .bind(at.node_name)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
         });
+        // Reached only once committed: a lost fence returned `Ok(false)` above.
         self.servers_changed();
-        Ok(true)
+        written
     }
 }

@@ -60,6 +60,71 @@ struct ClaimRow {
 pub(crate) const FENCE_EXISTS: &str = "EXISTS (SELECT 1 FROM t_platform_task_queue f \
      WHERE f.task_no = ? AND f.claimed_by = ? AND f.attempts = ? AND f.finished_at IS NULL)";
 
+/// The queue row of the fence, as a WHERE clause; binds task_no, holder, generation.
+const FENCED_ROW: &str =
+    "WHERE task_no = ? AND claimed_by = ? AND attempts = ? AND finished_at IS NULL";
+
+/// `UPDATE t_platform_task_queue SET <set> WHERE <the fence's row>` with the SET values
+/// bound first; true when the fence still held.
+macro_rules! update_fenced_row {
+    ($store:expr, $fence:expr, $set:literal $(, $value:expr)*) => {{
+        let sql = format!("UPDATE t_platform_task_queue SET {} {FENCED_ROW}", $set);
+        Ok(with_pool!($store, pool => {
+            sqlx::query(&sql)
+                $(.bind($value))*
+                .bind(&$fence.task_no)
+                .bind(&$fence.holder)
+                .bind($fence.generation)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }};
+}
+
+/// `UPDATE t_task_item SET <set> WHERE <the item> AND <the fence holds>`; true when the
+/// fence still held.
+macro_rules! update_fenced_item {
+    ($store:expr, $fence:expr, $item_no:expr, $set:literal $(, $value:expr)*) => {{
+        let sql = format!(
+            "UPDATE t_task_item SET {} WHERE task_no = ? AND item_no = ? AND {FENCE_EXISTS}",
+            $set
+        );
+        Ok(with_pool!($store, pool => {
+            sqlx::query(&sql)
+                $(.bind($value))*
+                .bind(&$fence.task_no)
+                .bind($item_no)
+                .bind(&$fence.task_no)
+                .bind(&$fence.holder)
+                .bind($fence.generation)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }};
+}
+
+/// Runs `$body` in a transaction that first locks the fence's queue row; answers
+/// `Ok(false)` (nothing written) when the fence no longer holds, else `Ok(true)`.
+macro_rules! in_fenced_transaction {
+    ($store:expr, $fence:expr, $tx:ident => $body:block) => {{
+        with_pool!($store, pool => {
+            let mut $tx = pool.begin().await?;
+            if !lock_fence!($tx, $fence) {
+                $tx.rollback().await?;
+                return Ok(false);
+            }
+            $body
+            $tx.commit().await?;
+        });
+        Ok(true)
+    }};
+}
+pub(crate) use in_fenced_transaction;
+
 /// Locks the claim row inside a transaction (InnoDB row lock; SQLite's write lock), so a
 /// concurrent claim waits for the transaction; true while the fence holds.
 macro_rules! lock_fence {
@@ -168,36 +233,12 @@ impl Store {
         fence: &Fence,
         lease_until: NaiveDateTime,
     ) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET lease_until = ? \
-                   WHERE task_no = ? AND claimed_by = ? AND attempts = ? AND finished_at IS NULL";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(lease_until)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_row!(self, fence, "lease_until = ?", lease_until)
     }
 
     /// Marks the task finished; false when the claim was lost.
     pub async fn finish_task(&self, fence: &Fence, utc_now: NaiveDateTime) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET finished_at = ? \
-                   WHERE task_no = ? AND claimed_by = ? AND attempts = ? AND finished_at IS NULL";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(utc_now)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_row!(self, fence, "finished_at = ?", utc_now)
     }
 
     /// Ends this attempt on an error: the task becomes claimable again at `retry_at` (by
@@ -209,37 +250,18 @@ impl Store {
         retry_at: NaiveDateTime,
         error: &str,
     ) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET lease_until = ?, failures = failures + 1, last_error = ? \
-                   WHERE task_no = ? AND claimed_by = ? AND attempts = ? AND finished_at IS NULL";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(retry_at)
-                .bind(error)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_row!(
+            self,
+            fence,
+            "lease_until = ?, failures = failures + 1, last_error = ?",
+            retry_at,
+            error
+        )
     }
 
     /// Hands the task back at once without counting a failure (a runner shutting down).
     pub async fn release_task(&self, fence: &Fence, utc_now: NaiveDateTime) -> StoreResult<bool> {
-        let sql = "UPDATE t_platform_task_queue SET claimed_by = NULL, lease_until = ? \
-                   WHERE task_no = ? AND claimed_by = ? AND attempts = ? AND finished_at IS NULL";
-        Ok(with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(utc_now)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_row!(self, fence, "claimed_by = NULL, lease_until = ?", utc_now)
     }
 
     /// Ends the task as failed: every item not yet ended becomes failed with `reason`
@@ -252,12 +274,7 @@ impl Store {
         local_now: NaiveDateTime,
         utc_now: NaiveDateTime,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if !lock_fence!(tx, fence) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        in_fenced_transaction!(self, fence, tx => {
             sqlx::query(
                 "UPDATE t_task_item SET status = 4, end_time = ?, log = ? \
                  WHERE task_no = ? AND (status IS NULL OR status NOT IN (3, 4, 5))",
@@ -273,9 +290,7 @@ impl Store {
                 .bind(&fence.task_no)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-        });
-        Ok(true)
+        })
     }
 
     /// Unfinished tasks a runner may take over: held under an expired lease (a runner
@@ -312,22 +327,13 @@ impl Store {
         item_no: &str,
         local_now: NaiveDateTime,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE t_task_item SET status = 2, start_time = ? WHERE task_no = ? AND item_no = ? AND {FENCE_EXISTS}"
-        );
-        Ok(with_pool!(self, pool => {
-            sqlx::query(&sql)
-                .bind(local_now)
-                .bind(&fence.task_no)
-                .bind(item_no)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_item!(
+            self,
+            fence,
+            item_no,
+            "status = 2, start_time = ?",
+            local_now
+        )
     }
 
     /// Records an item's outcome; false when the claim was lost (the outcome is then
@@ -340,23 +346,14 @@ impl Store {
         log: &str,
         local_now: NaiveDateTime,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE t_task_item SET status = ?, end_time = ?, log = ? WHERE task_no = ? AND item_no = ? AND {FENCE_EXISTS}"
-        );
-        Ok(with_pool!(self, pool => {
-            sqlx::query(&sql)
-                .bind(status)
-                .bind(local_now)
-                .bind(log)
-                .bind(&fence.task_no)
-                .bind(item_no)
-                .bind(&fence.task_no)
-                .bind(&fence.holder)
-                .bind(fence.generation)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        update_fenced_item!(
+            self,
+            fence,
+            item_no,
+            "status = ?, end_time = ?, log = ?",
+            status,
+            local_now,
+            log
+        )
     }
 }

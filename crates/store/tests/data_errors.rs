@@ -3,74 +3,11 @@
 //! them, which is why the deployer checks sizes before writing.
 //! `TARS_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`.
 
-use std::time::Duration;
+mod common;
 
-use sqlx::{Connection, MySqlConnection};
+use common::Db;
 use tars_store::server_conf::{NewServer, ServerUpdate};
-use tars_store::{Store, StoreConfig, StoreError};
-
-fn mysql_server() -> String {
-    std::env::var("TARS_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
-
-/// A store on a fresh database, dropped with it.
-struct Db {
-    store: Store,
-    mysql_name: Option<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Db {
-    async fn new(mysql: bool) -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let mysql_name = mysql.then(|| format!("tars_data_errors_{}", std::process::id()));
-        if let Some(name) = &mysql_name {
-            let mut conn = MySqlConnection::connect(&mysql_server())
-                .await
-                .expect("MariaDB for store tests");
-            sqlx::query(&format!("CREATE DATABASE `{name}`"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-        let config = StoreConfig {
-            database_url: mysql_name
-                .as_ref()
-                .map(|name| format!("{}/{name}", mysql_server())),
-            data_dir: dir.path().to_path_buf(),
-            max_connections: Some(2),
-            acquire_timeout: Duration::from_secs(5),
-            server_cache_ttl: None,
-        };
-        Db {
-            store: Store::open(&config).await.expect("open store"),
-            mysql_name,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(name) = self.mysql_name.take() {
-            let server = mysql_server();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut conn) = MySqlConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
+use tars_store::StoreError;
 
 fn server(node: &str) -> NewServer {
     NewServer {
@@ -91,8 +28,8 @@ fn server(node: &str) -> NewServer {
 /// Each write holds one value its column cannot: too long, out of `int` range, outside
 /// an `enum`, and a 4-byte character in a 3-byte utf8 column.
 async fn misfits_are_refused_on_mysql_only(mysql: bool) {
-    let db = Db::new(mysql).await;
-    let store = &db.store;
+    let db = Db::new(mysql, None).await;
+    let store = &db.open().await;
     let id = store
         .insert_servers_with_adapters(&[server("10.0.0.1")], &[])
         .await
@@ -135,16 +72,4 @@ async fn misfits_are_refused_on_mysql_only(mysql: bool) {
     }
 }
 
-mod sqlite {
-    #[tokio::test]
-    async fn misfits_are_refused_on_mysql_only() {
-        super::misfits_are_refused_on_mysql_only(false).await
-    }
-}
-
-mod mariadb {
-    #[tokio::test]
-    async fn misfits_are_refused_on_mysql_only() {
-        super::misfits_are_refused_on_mysql_only(true).await
-    }
-}
+store_test_suite!(misfits_are_refused_on_mysql_only);

@@ -3,6 +3,7 @@
 //! database, and talks HTTP to them. Children are killed by PID when dropped.
 
 pub mod broker;
+pub mod bulk;
 pub mod chaos;
 pub mod config_api;
 pub mod db;

@@ -1,6 +1,5 @@
 //! Helpers for task tests: submitting tasks and waiting for them to end.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -71,21 +70,4 @@ pub fn start_runner(p: &Platform, id: &str) -> Process {
         &p.dir.path().join(format!("{id}.log")),
     );
     process
-}
-
-/// Waits until the log file at `path` has a line containing `needle`; answers it.
-pub async fn wait_for_log_line(path: &Path, needle: &str, limit: Duration) -> String {
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
-            return line.to_string();
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{} has no line with {needle:?} after {limit:?}:\n{text}",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
