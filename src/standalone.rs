@@ -76,12 +76,14 @@ pub async fn serve() -> anyhow::Result<()> {
     let mut patch_proxy = None;
     // Nodes download packages from the platform's own Patch servant unless TARS_PATCH_OBJ
     // names another tarspatch.
-    if let Some(root) = gateway_config.packages.directory() {
+    // The task-runner below calls its preparePatchFile from loopback, which the default
+    // TARS_PATCH_WRITERS allows.
+    if let Some(servant) = gateway_config.packages.patch_servant() {
         let addr = gateway_config
             .packages
             .patch_addr
             .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid"));
-        let proxy = tars_packages::start_patch_servant(addr, root.to_path_buf(), shutdown.clone())
+        let proxy = tars_packages::start_patch_servant(addr, servant, shutdown.clone())
             .await
             .with_context(|| format!("cannot serve Patch on {addr} (TARS_PATCH_ADDR)"))?;
         if tars_common::env::var("TARS_PATCH_OBJ").is_none() {

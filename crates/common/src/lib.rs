@@ -1,10 +1,13 @@
 //! Shared plumbing for every service: reading configuration from environment variables
 //! ([`env`]), logging and tracing setup ([`telemetry`]), trace-context propagation over
-//! gRPC ([`propagation`]) and the process-wide shutdown signal ([`shutdown`]).
+//! gRPC ([`propagation`]), who may call a backend's gRPC port ([`grpc_security`]) and the
+//! process-wide shutdown signal ([`shutdown`]).
 //!
 //! No business logic lives here.
 
 pub mod env;
+pub mod grpc_security;
+pub mod networks;
 pub mod propagation;
 pub mod shutdown;
 pub mod telemetry;

@@ -4,19 +4,21 @@
 
 use std::path::PathBuf;
 
-use crate::layout::{check_segment, upload_dir, UPLOAD_DIR};
-use crate::{PackageResult, Staged};
+use crate::layout::{check_segment, upload_dir};
+use crate::publish::{publish_new, Published};
+use crate::{PackageError, PackageResult, Staged};
 
 /// A patch directory.
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    staging: PathBuf,
 }
 
 impl DirStore {
-    /// The store over `root` (created on first use).
-    pub fn new(root: PathBuf) -> DirStore {
-        DirStore { root }
+    /// The store over `root` (created on first use), spooling uploads in `staging`.
+    pub fn new(root: PathBuf, staging: PathBuf) -> DirStore {
+        DirStore { root, staging }
     }
 
     /// The patch directory.
@@ -24,12 +26,15 @@ impl DirStore {
         &self.root
     }
 
-    /// Staging lives inside the store so keeping a package is a rename, not a copy.
+    /// Where uploads are spooled: outside the served directory, so an upload in
+    /// progress is never readable through the Patch servant (usually beside it, on the
+    /// same file system, so keeping a package is a link, not a copy).
     pub fn staging_dir(&self) -> PathBuf {
-        self.root.join(UPLOAD_DIR).join(".staging")
+        self.staging.clone()
     }
 
-    /// Moves a staged upload into place as package `name`.
+    /// Publishes a staged upload as package `name`: it appears complete or not at all,
+    /// and never replaces an existing package.
     pub async fn keep(
         &self,
         application: &str,
@@ -40,9 +45,16 @@ impl DirStore {
         check_segment("package name", name)?;
         let dir = upload_dir(&self.root, application, server_name)?;
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::rename(staged.path(), dir.join(name)).await?;
-        staged.mark_kept();
-        Ok(())
+        match publish_new(staged.path(), &dir.join(name)).await? {
+            Published::Created => {
+                staged.mark_kept();
+                Ok(())
+            }
+            // Names are generated and unique: this is a bug or an outside writer.
+            Published::Exists => Err(PackageError::Io(format!(
+                "a package named {name} exists already"
+            ))),
+        }
     }
 
     /// Removes package `name`; a missing file is not an error.
@@ -69,7 +81,10 @@ mod tests {
     #[tokio::test]
     async fn kept_packages_land_in_the_tarspatch_layout() {
         let root = tempfile::tempdir().unwrap();
-        let store = DirStore::new(root.path().to_path_buf());
+        let store = DirStore::new(
+            root.path().join("patchs"),
+            root.path().join("patchs.staging"),
+        );
         let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20)
             .await
             .unwrap();
@@ -79,7 +94,21 @@ mod tests {
             .keep("Shop", "Cart", "Shop.Cart_1_x.tgz", staged)
             .await
             .unwrap();
-        let kept = root.path().join("tars.upload/Shop/Cart/Shop.Cart_1_x.tgz");
+        let kept = root
+            .path()
+            .join("patchs/tars.upload/Shop/Cart/Shop.Cart_1_x.tgz");
+        assert_eq!(std::fs::read(&kept).unwrap(), b"package bytes");
+        assert_eq!(std::fs::read_dir(store.staging_dir()).unwrap().count(), 0);
+        // A name that exists already is never replaced.
+        let mut writer = StagedWriter::create(&store.staging_dir(), 1 << 20)
+            .await
+            .unwrap();
+        writer.write(b"other bytes").await.unwrap();
+        let staged = writer.finish().await.unwrap();
+        assert!(store
+            .keep("Shop", "Cart", "Shop.Cart_1_x.tgz", staged)
+            .await
+            .is_err());
         assert_eq!(std::fs::read(&kept).unwrap(), b"package bytes");
         assert_eq!(std::fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         store.discard("Shop", "Cart", "Shop.Cart_1_x.tgz").await;

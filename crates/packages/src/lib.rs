@@ -10,17 +10,20 @@ pub mod config;
 mod dir_store;
 pub mod error;
 pub mod layout;
+mod publish;
 pub mod servant;
 pub mod staging;
 mod tarspatch;
+pub mod writers;
 
-pub use config::{PackageConfig, StoreMode};
+pub use config::{PackageConfig, PatchServantConfig, PatchServantSettings, StoreMode};
 pub use dir_store::DirStore;
 pub use error::PackageError;
-pub use servant::{serve_patch, start_patch_servant, DirPatchServant};
+pub use servant::{serve_patch, start_patch_servant, DirPatchServant, PatchService};
 pub use staging::{Staged, StagedWriter};
 pub use tars_protocol::patch::PATCH_SERVANT;
 pub use tarspatch::TarspatchStore;
+pub use writers::Writers;
 
 /// Result of package operations.
 pub type PackageResult<T> = Result<T, PackageError>;
@@ -41,7 +44,9 @@ impl PackageStore {
     /// When the tarspatch address is unusable.
     pub fn new(config: &PackageConfig) -> Result<PackageStore, String> {
         Ok(match &config.mode {
-            StoreMode::Directory { root } => PackageStore::Directory(DirStore::new(root.clone())),
+            StoreMode::Directory { root, staging } => {
+                PackageStore::Directory(DirStore::new(root.clone(), staging.clone()))
+            }
             StoreMode::Tarspatch { patch_obj, staging } => {
                 PackageStore::Tarspatch(TarspatchStore::new(patch_obj, staging.clone())?)
             }

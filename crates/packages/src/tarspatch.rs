@@ -11,6 +11,7 @@ use tars_protocol::endpoint::parse_obj_proxy;
 use tars_protocol::patch::{FileContent, PatchClient};
 use tokio::io::AsyncReadExt;
 
+use crate::servant::upload_ret;
 use crate::{PackageError, PackageResult, Staged};
 
 /// Content bytes per `upload` call, as TarsWeb sends them.
@@ -94,11 +95,23 @@ impl TarspatchStore {
                 .map_err(|e| self.remote("upload", e))?;
             match ret {
                 // Already there with that MD5: nothing more to send.
-                1 => return Ok(()),
-                0 if last => return Ok(()),
-                0 => {}
-                -3 => {
+                upload_ret::ALREADY_THERE => return Ok(()),
+                upload_ret::STORED if last => return Ok(()),
+                upload_ret::STORED => {}
+                upload_ret::MD5_MISMATCH => {
                     return Err(self.remote("upload", "the MD5 did not match after the last chunk"))
+                }
+                upload_ret::EXISTS_DIFFERENT => {
+                    return Err(self.remote(
+                        "upload",
+                        format!("a different package named {name} is there already"),
+                    ))
+                }
+                upload_ret::NOT_STARTED => {
+                    return Err(self.remote(
+                        "upload",
+                        "the patch server has no upload in progress to continue",
+                    ))
                 }
                 other => return Err(self.remote("upload", format!("refused with {other}"))),
             }

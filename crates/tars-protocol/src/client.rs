@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{decode_struct, encode_struct};
+use crate::codec::decode_struct;
 use crate::packet::{
     peek_version, Params, RequestPacket, ResponsePacket, PACKET_NORMAL, STATUS_RESULT_CODE,
     STATUS_RESULT_DESC, VERSION_TUP,
@@ -31,6 +31,8 @@ pub struct ClientConfig {
     pub call_timeout: Duration,
     /// Largest answer accepted.
     pub max_frame: usize,
+    /// The local address to connect from (any port); `None` lets the system choose.
+    pub local_addr: Option<std::net::IpAddr>,
 }
 
 impl Default for ClientConfig {
@@ -39,8 +41,38 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(3),
             call_timeout: Duration::from_secs(10),
             max_frame: frame::MAX_FRAME_LEN,
+            local_addr: None,
         }
     }
+}
+
+/// Connects to `addr` (`host:port`), from `local` when given.
+async fn connect(addr: &str, local: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let mut last = None;
+    for target in tokio::net::lookup_host(addr).await? {
+        if target.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if local.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(local, 0))?;
+        match socket.connect(target).await {
+            Ok(stream) => return Ok(stream),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{addr} has no address of the family of {local}"),
+        )
+    }))
 }
 
 /// The answer to a call: its return value and out-params, in the call's layout.
@@ -129,22 +161,24 @@ impl ServantClient {
                 return Ok(conn.clone());
             }
         }
-        let stream =
-            match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(&self.addr))
-                .await
-            {
-                Err(_) => return Err(CallError::ConnectTimeout(self.addr.clone())),
-                Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    return Err(CallError::ConnectRefused(self.addr.clone()))
-                }
-                Ok(Err(err)) => {
-                    return Err(CallError::Connect {
-                        addr: self.addr.clone(),
-                        reason: err.to_string(),
-                    })
-                }
-                Ok(Ok(stream)) => stream,
-            };
+        let stream = match tokio::time::timeout(
+            self.config.connect_timeout,
+            connect(&self.addr, self.config.local_addr),
+        )
+        .await
+        {
+            Err(_) => return Err(CallError::ConnectTimeout(self.addr.clone())),
+            Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(CallError::ConnectRefused(self.addr.clone()))
+            }
+            Ok(Err(err)) => {
+                return Err(CallError::Connect {
+                    addr: self.addr.clone(),
+                    reason: err.to_string(),
+                })
+            }
+            Ok(Ok(stream)) => stream,
+        };
         let _ = stream.set_nodelay(true);
         let conn = Arc::new(spawn_connection(
             stream,
@@ -197,7 +231,7 @@ impl ServantClient {
         };
         if conn
             .outbox
-            .send(frame::encode(&encode_struct(&packet)))
+            .send(frame::encode_struct(&packet))
             .await
             .is_err()
         {

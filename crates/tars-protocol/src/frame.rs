@@ -32,6 +32,17 @@ pub fn check(buf: &[u8], max: usize) -> Result<usize, DecodeError> {
     Ok(length)
 }
 
+/// Encodes `value` as a top-level buffer already prefixed with its length, in one
+/// buffer (no copy of the payload, which may be a 1 MiB download answer).
+pub fn encode_struct<T: crate::codec::TarsStruct>(value: &T) -> Bytes {
+    let mut writer = crate::codec::Writer::with_prefix(PREFIX_LEN);
+    value.write_fields(&mut writer);
+    let mut out = writer.into_bytes_mut();
+    let length = out.len() as u32;
+    out[..PREFIX_LEN].copy_from_slice(&length.to_be_bytes());
+    out.freeze()
+}
+
 /// Prefixes `payload` with its length.
 pub fn encode(payload: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(payload.len() + PREFIX_LEN);

@@ -8,7 +8,8 @@
 //!   named parameters).
 //! - [`endpoint`]: `tcp -h 10.0.0.5 -p 19385 -t 60000` and `Obj@endpoint` strings.
 //! - [`client`]: one multiplexed connection per endpoint, deadlines, reconnects.
-//! - [`server`]: accepting connections and dispatching calls to a [`server::Servant`].
+//! - [`server`]: accepting connections and dispatching calls to a [`server::Servant`],
+//!   within limits on connections, calls in flight, queued answers and idle time.
 //! - [`node`]: the tarsnode `Node` interface (`framework/Node.tars`) and its structs.
 //! - [`patch`]: the tarspatch `Patch` interface (`framework/Patch.tars`) and its structs.
 //!

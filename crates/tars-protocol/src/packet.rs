@@ -31,19 +31,25 @@ pub const STATUS_RESULT_CODE: &str = "STATUS_RESULT_CODE";
 /// TUP status key of the framework result description.
 pub const STATUS_RESULT_DESC: &str = "STATUS_RESULT_DESC";
 
-/// Framework result codes.
+/// Framework result codes (iRet), as `servant/BaseF.tars` of TarsProtocol defines them.
+/// TARS has no code of its own for "not allowed": a servant refusing a caller answers
+/// [`ret::SERVER_UNKNOWN_ERR`] with the reason in sResultDesc.
 pub mod ret {
-    /// Success.
+    /// Success (TARSSERVERSUCCESS).
     pub const SUCCESS: i32 = 0;
-    /// The server could not decode the request.
+    /// The server could not decode the request (TARSSERVERDECODEERR).
     pub const SERVER_DECODE_ERR: i32 = -1;
-    /// The server could not encode the answer.
+    /// The server could not encode the answer (TARSSERVERENCODEERR).
     pub const SERVER_ENCODE_ERR: i32 = -2;
-    /// No such function.
+    /// No such function (TARSSERVERNOFUNCERR).
     pub const SERVER_NO_FUNC_ERR: i32 = -3;
-    /// No such servant.
+    /// No such servant (TARSSERVERNOSERVANTERR).
     pub const SERVER_NO_SERVANT_ERR: i32 = -4;
-    /// The servant failed.
+    /// The request waited in the server's queue past its timeout (TARSSERVERQUEUETIMEOUT).
+    pub const SERVER_QUEUE_TIMEOUT: i32 = -6;
+    /// The server is overloaded (TARSSERVEROVERLOAD).
+    pub const SERVER_OVERLOAD: i32 = -9;
+    /// The servant failed or refused the call (TARSSERVERUNKNOWNERR).
     pub const SERVER_UNKNOWN_ERR: i32 = -99;
 }
 
@@ -150,15 +156,20 @@ pub fn peek_version(payload: &[u8]) -> Result<i16, DecodeError> {
 pub enum Params {
     /// TARS: the buffer of positional fields.
     Tars(Bytes),
-    /// TUP: name → parameter encoded at tag 0.
-    Tup(BTreeMap<String, Bytes>),
+    /// TUP: the buffer holding, at tag 0, the map of name → parameter encoded at tag 0.
+    /// Its shape is checked when parsed; parameters are found by name when read, so a
+    /// map of many entries costs no memory beyond its own bytes.
+    Tup(Bytes),
 }
 
 impl Params {
     /// Parses the parameters of a request of `version`.
     pub fn of_request(version: i16, buffer: &Bytes) -> Result<Params, DecodeError> {
         match version {
-            VERSION_TUP => Ok(Params::Tup(Reader::new(buffer).required(0)?)),
+            VERSION_TUP => {
+                tup_entries(buffer, |_, _| {})?;
+                Ok(Params::Tup(buffer.clone()))
+            }
             _ => Ok(Params::Tars(buffer.clone())),
         }
     }
@@ -176,16 +187,25 @@ impl Params {
                     None => Ok(None),
                 }
             }
-            Params::Tup(map) => match map.get(name) {
-                Some(encoded) => {
-                    let mut r = Reader::new(encoded);
-                    match r.skip_to_tag(0)? {
-                        Some(head) => T::read_value(&mut r, head).map(Some),
-                        None => Ok(None),
+            Params::Tup(buffer) => {
+                // A repeated name keeps its last value, as a decoded map would.
+                let mut found = None;
+                tup_entries(buffer, |key, value| {
+                    if key == name {
+                        found = Some(value);
                     }
+                })?;
+                match found {
+                    Some(encoded) => {
+                        let mut r = Reader::new(&encoded);
+                        match r.skip_to_tag(0)? {
+                            Some(head) => T::read_value(&mut r, head).map(Some),
+                            None => Ok(None),
+                        }
+                    }
+                    None => Ok(None),
                 }
-                None => Ok(None),
-            },
+            }
         }
     }
 
@@ -193,6 +213,38 @@ impl Params {
     pub fn required<T: Field>(&self, tag: u8, name: &str) -> Result<T, DecodeError> {
         self.get(tag, name)?.ok_or(DecodeError::MissingField(tag))
     }
+}
+
+/// Walks the TUP parameter map at tag 0 of `buffer` (name: string, parameter: bytes),
+/// handing each entry to `entry` without copying it; errors as decoding the map would.
+fn tup_entries<'a>(
+    buffer: &'a [u8],
+    mut entry: impl FnMut(&'a str, std::borrow::Cow<'a, [u8]>),
+) -> Result<(), DecodeError> {
+    let mut r = Reader::new(buffer);
+    let head = r.skip_to_tag(0)?.ok_or(DecodeError::MissingField(0))?;
+    if head.ty != crate::codec::TarsType::Map {
+        return Err(DecodeError::TypeMismatch {
+            tag: head.tag,
+            expected: "map",
+            found: head.ty as u8,
+        });
+    }
+    // The map's count, checked against what is left, then key (tag 0) / value (tag 1).
+    let count_head = r.skip_to_tag(0)?.ok_or(DecodeError::MissingField(0))?;
+    let count = r.read_int_value(count_head)?;
+    let count = usize::try_from(count)
+        .ok()
+        .filter(|c| c.saturating_mul(2) <= r.remaining())
+        .ok_or(DecodeError::InvalidLength(count))?;
+    for _ in 0..count {
+        let kh = r.skip_to_tag(0)?.ok_or(DecodeError::MissingField(0))?;
+        let key = r.read_str_value(kh)?;
+        let vh = r.skip_to_tag(1)?.ok_or(DecodeError::MissingField(1))?;
+        let value = r.read_bytes_ref(vh)?;
+        entry(key, value);
+    }
+    Ok(())
 }
 
 /// Builds the parameters of a call or of its answer in either layout.

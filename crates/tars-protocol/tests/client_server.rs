@@ -95,8 +95,8 @@ async fn start() -> (String, CancellationToken, Arc<TestNode>) {
     let shutdown = CancellationToken::new();
     let node = Arc::new(TestNode::default());
     let config = ServerConfig {
-        servant_name: NODE_SERVANT.into(),
         max_frame: frame::MAX_FRAME_LEN,
+        ..ServerConfig::new(NODE_SERVANT)
     };
     tokio::spawn(serve(
         listener,
@@ -340,8 +340,8 @@ async fn timeouts_refusals_and_reconnects() {
     let listener = TcpListener::bind(&addr).await.unwrap();
     let shutdown = CancellationToken::new();
     let config = ServerConfig {
-        servant_name: NODE_SERVANT.into(),
         max_frame: frame::MAX_FRAME_LEN,
+        ..ServerConfig::new(NODE_SERVANT)
     };
     tokio::spawn(serve(
         listener,

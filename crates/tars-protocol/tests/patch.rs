@@ -218,8 +218,8 @@ async fn start() -> (String, CancellationToken, Arc<MemPatch>) {
     let shutdown = CancellationToken::new();
     let patch = Arc::new(MemPatch::default());
     let config = ServerConfig {
-        servant_name: PATCH_SERVANT.into(),
         max_frame: frame::MAX_FRAME_LEN,
+        ..ServerConfig::new(PATCH_SERVANT)
     };
     tokio::spawn(serve(
         listener,

@@ -11,6 +11,7 @@ pub mod ops;
 
 use std::sync::Arc;
 
+use tars_common::grpc_security::GrpcSecurity;
 use tars_proto::deployer::deployer_server::DeployerServer;
 use tars_store::Store;
 use tokio::net::TcpListener;
@@ -37,12 +38,10 @@ pub async fn run(
     listener: TcpListener,
     store: Store,
     settings: Settings,
+    security: &GrpcSecurity,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_service(grpc_service(store, settings))
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+    tars_common::grpc_security::serve(listener, grpc_service(store, settings), security, shutdown)
         .await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `tars-deployer`: the deployer alone, for installations that run each service apart.
 
 use anyhow::Context;
+use tars_common::grpc_security::GrpcSecurity;
 
 // Request handling allocates many small buffers from several threads; mimalloc's
 // per-thread heaps avoid the contention glibc's allocator showed under load.
@@ -11,6 +12,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-deployer");
     let config = tars_deployer::Config::from_env()?;
+    let security = GrpcSecurity::from_env()?;
+    security
+        .check_listen("the deployer", "TARS_DEPLOYER_GRPC_ADDR", config.grpc_addr)
+        .map_err(anyhow::Error::msg)?;
     let store = tars_store::Store::open(&config.store)
         .await
         .context("cannot open the database")?;
@@ -21,7 +26,14 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-deployer listening on {addr}");
     let shutdown = tars_common::shutdown::on_signals();
-    tars_deployer::run(listener, store.clone(), config.settings, shutdown).await?;
+    tars_deployer::run(
+        listener,
+        store.clone(),
+        config.settings,
+        &security,
+        shutdown,
+    )
+    .await?;
     store.close().await;
     Ok(())
 }

@@ -6,14 +6,22 @@
 //! token keeps working. A ticket not in memory is looked up once (a token created since
 //! the last reload) and, if unknown, remembered as unknown for a few seconds so a flood
 //! of bad tickets does not reach the database.
+//!
+//! Failed checks are counted per client address ([`crate::throttle`]): past the budget
+//! they answer 429. A throttled address's tickets that memory does not hold are not
+//! looked up one by one: they are checked against the next reload of every active token,
+//! at most one a second, so a flood of guesses costs the deployer one query a second while
+//! a valid ticket (even one created a moment ago) is never refused by the throttle.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
 use sha2::{Digest, Sha256};
 use tars_proto::common::Empty;
 use tars_proto::deployer::{Token, TokenHash};
@@ -21,6 +29,7 @@ use tars_proto::deployer::{Token, TokenHash};
 use crate::backends::Backends;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::throttle::{client_address, Verdict};
 
 const NEGATIVE_TTL: Duration = Duration::from_secs(3);
 const MAX_NEGATIVE_ENTRIES: usize = 10_000;
@@ -39,12 +48,45 @@ struct CachedToken {
     expires_at: i64,
 }
 
+/// What is known of a ticket.
+enum Known {
+    /// A valid ticket, and whose.
+    Valid(Caller),
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// Not in memory: only the deployer can tell.
+    NotHeld,
+}
+
+impl CachedToken {
+    fn caller(self) -> Known {
+        if self.expires_at != 0 && self.expires_at <= now_unix() {
+            Known::Rejected
+        } else {
+            Known::Valid(Caller { user: self.user })
+        }
+    }
+}
+
+fn rejected() -> ApiError {
+    ApiError::unauthorized(
+        "ticket is unknown, expired or revoked; create one with `tars-platform token create --user <name>`",
+    )
+}
+
 /// Active tokens by hash, plus recently seen unknown hashes.
 pub struct TicketCache {
     tokens: RwLock<HashMap<String, CachedToken>>,
     unknown: RwLock<HashMap<String, Instant>>,
     admin_hash: Option<String>,
+    /// When the last successful reload started.
+    last_reload: RwLock<Option<Instant>>,
+    /// Serializes the reloads asked for by throttled addresses.
+    reload_gate: tokio::sync::Mutex<()>,
 }
+
+/// The least time between two reloads asked for by throttled addresses.
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 fn sha256_hex(ticket: &str) -> String {
     hex::encode(Sha256::digest(ticket.as_bytes()))
@@ -61,6 +103,8 @@ impl TicketCache {
             tokens: RwLock::new(HashMap::new()),
             unknown: RwLock::new(HashMap::new()),
             admin_hash: admin_ticket.map(sha256_hex),
+            last_reload: RwLock::new(None),
+            reload_gate: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -103,6 +147,7 @@ impl TicketCache {
 
     /// Replaces the cache with the deployer's active tokens.
     pub async fn refresh(&self, backends: &Backends) -> ApiResult<usize> {
+        let started = Instant::now();
         let list = backends
             .deployer
             .call(Empty {}, |mut c, r| async move { c.active_tokens(r).await })
@@ -122,54 +167,67 @@ impl TicketCache {
             .collect();
         let count = fresh.len();
         *self.tokens.write().expect("ticket cache poisoned") = fresh;
+        *self.last_reload.write().expect("ticket cache poisoned") = Some(started);
         Ok(count)
     }
 
-    /// Validates a ticket.
-    pub async fn authenticate(&self, ticket: &str, backends: &Backends) -> ApiResult<Caller> {
-        let hash = sha256_hex(ticket);
-        if self.admin_hash.as_deref() == Some(hash.as_str()) {
-            return Ok(Caller {
+    /// Makes sure the cache holds every token active at `since`: returns at once when a
+    /// reload started after it, else reloads, at most once per [`MIN_RELOAD_INTERVAL`]
+    /// however many callers ask (they wait for the next reload). This is how a throttled
+    /// address's unknown tickets are checked: a flood of them costs the deployer one
+    /// token listing a second, not one lookup each.
+    async fn reload_since(&self, since: Instant, backends: &Backends) -> ApiResult<()> {
+        let _gate = self.reload_gate.lock().await;
+        let last = *self.last_reload.read().expect("ticket cache poisoned");
+        if last.is_some_and(|started| started >= since) {
+            return Ok(());
+        }
+        if let Some(started) = last {
+            tokio::time::sleep_until((started + MIN_RELOAD_INTERVAL).into()).await;
+        }
+        self.refresh(backends).await.map(|_| ())
+    }
+
+    /// What memory says about a ticket's hash, without asking the deployer.
+    fn in_memory(&self, hash: &str) -> Known {
+        if self.admin_hash.as_deref() == Some(hash) {
+            return Known::Valid(Caller {
                 user: "admin".into(),
             });
         }
-        let rejected = || {
-            ApiError::unauthorized("ticket is unknown, expired or revoked; create one with `tars-platform token create --user <name>`")
-        };
-        let token = match self.cached(&hash) {
-            Some(token) => token,
-            None => {
-                if self.recently_unknown(&hash) {
-                    return Err(rejected());
-                }
-                let reply = backends
-                    .deployer
-                    .call(
-                        TokenHash {
-                            sha256_hex: hash.clone(),
-                        },
-                        |mut c, r| async move { c.lookup_token(r).await },
-                    )
-                    .await?;
-                match reply.token {
-                    Some(token) => {
-                        self.insert(token.clone());
-                        CachedToken {
-                            user: token.user_name,
-                            expires_at: token.expires_at,
-                        }
-                    }
-                    None => {
-                        self.remember_unknown(hash);
-                        return Err(rejected());
-                    }
-                }
-            }
-        };
-        if token.expires_at != 0 && token.expires_at <= now_unix() {
-            return Err(rejected());
+        match self.cached(hash) {
+            Some(token) => token.caller(),
+            None if self.recently_unknown(hash) => Known::Rejected,
+            None => Known::NotHeld,
         }
-        Ok(Caller { user: token.user })
+    }
+
+    /// Asks the deployer about a ticket memory does not hold (a token created since the
+    /// last reload); remembers the answer.
+    async fn look_up(&self, hash: String, backends: &Backends) -> ApiResult<Known> {
+        let reply = backends
+            .deployer
+            .call(
+                TokenHash {
+                    sha256_hex: hash.clone(),
+                },
+                |mut c, r| async move { c.lookup_token(r).await },
+            )
+            .await?;
+        Ok(match reply.token {
+            Some(token) => {
+                self.insert(token.clone());
+                CachedToken {
+                    user: token.user_name,
+                    expires_at: token.expires_at,
+                }
+                .caller()
+            }
+            None => {
+                self.remember_unknown(hash);
+                Known::Rejected
+            }
+        })
     }
 
     /// Reloads the cache every `period` until `shutdown`.
@@ -221,6 +279,22 @@ fn ticket_of(request: &Request) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// 429 in the envelope, with `Retry-After` in whole seconds.
+fn too_many_failures(client: IpAddr, retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs().max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many failed ticket checks from {client}; retry in {seconds} s with a valid ticket"
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 /// Middleware: refuses requests without a valid ticket, records the caller otherwise.
 pub async fn require_ticket(
     State(state): State<AppState>,
@@ -233,12 +307,43 @@ pub async fn require_ticket(
         )
         .into_response();
     };
-    match state.tickets.authenticate(&ticket, &state.backends).await {
-        Ok(caller) => {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let client = client_address(peer, request.headers(), &state.config.trusted_proxies);
+    let hash = sha256_hex(&ticket);
+    let known = match state.tickets.in_memory(&hash) {
+        Known::NotHeld => {
+            let asked = Instant::now();
+            let looked_up = match state.auth_throttle.check(client, asked) {
+                Verdict::Allowed => state.tickets.look_up(hash, &state.backends).await,
+                // A throttled address gets no lookups of its own: its ticket is checked
+                // against the next reload of every active token (at most one a second).
+                Verdict::Throttled { .. } => state
+                    .tickets
+                    .reload_since(asked, &state.backends)
+                    .await
+                    .map(|()| state.tickets.in_memory(&hash)),
+            };
+            match looked_up {
+                Ok(known) => known,
+                Err(err) => return err.into_response(),
+            }
+        }
+        known => known,
+    };
+    match known {
+        Known::Valid(caller) => {
             tracing::Span::current().record("user", caller.user.as_str());
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        Err(err) => err.into_response(),
+        Known::Rejected | Known::NotHeld => {
+            match state.auth_throttle.record_failure(client, Instant::now()) {
+                Verdict::Allowed => rejected().into_response(),
+                Verdict::Throttled { retry_after } => too_many_failures(client, retry_after),
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use tars_common::grpc_security::GrpcSecurity;
 use tars_proto::deployer::deployer_client::DeployerClient;
 use tars_proto::monitor::monitor_client::MonitorClient;
 use tars_proto::task_runner::task_runner_client::TaskRunnerClient;
@@ -106,16 +107,38 @@ pub struct BadBackendUrl {
     reason: String,
 }
 
+/// Why the gateway cannot set up its backend clients.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendSetupError {
+    #[error(transparent)]
+    BadUrl(#[from] BadBackendUrl),
+    #[error(transparent)]
+    Security(#[from] tars_common::env::EnvError),
+}
+
 fn channel(
     variable: &'static str,
     url: &str,
     timeout: Duration,
+    security: &GrpcSecurity,
 ) -> Result<Transport, BadBackendUrl> {
-    let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| BadBackendUrl {
+    let bad = |reason: String| BadBackendUrl {
         variable,
         url: url.to_string(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let tls = security.client_tls();
+    // With TARS_GRPC_TLS_CA the backends are reached over TLS whatever the scheme says.
+    let url = match (&tls, url.strip_prefix("http://")) {
+        (Some(_), Some(rest)) => format!("https://{rest}"),
+        _ => url.to_string(),
+    };
+    let mut endpoint = Endpoint::from_shared(url).map_err(|e| bad(e.to_string()))?;
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| bad(format!("TLS (TARS_GRPC_TLS_*): {e}")))?;
+    }
     // Lazy: the gateway starts (and answers /healthz) before its backends are up, and a
     // broken connection is re-established on the next call.
     let channel = endpoint
@@ -124,6 +147,15 @@ fn channel(
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .connect_lazy();
+    let token = security.client_header();
+    let channel = channel.map_request(move |mut request: http::Request<Body>| {
+        if let Some(token) = &token {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, token.clone());
+        }
+        request
+    });
     Ok(BoxCloneSyncService::new(
         channel.map_err(|e| TransportError(tower::BoxError::from(e))),
     ))
@@ -176,15 +208,21 @@ pub struct InProcess {
 impl Backends {
     /// Clients for the configured addresses (nothing is connected yet), except those
     /// given in-process.
-    pub fn from_config(config: &Config, in_process: InProcess) -> Result<Backends, BadBackendUrl> {
+    pub fn from_config(
+        config: &Config,
+        in_process: InProcess,
+    ) -> Result<Backends, BackendSetupError> {
         let timeout = config.backend_timeout;
+        // The token and TLS of backends in other processes (TARS_INTERNAL_TOKEN,
+        // TARS_GRPC_TLS_*); in-process backends need neither.
+        let security = GrpcSecurity::from_env()?;
         let pick = |given: Option<Transport>,
                     variable: &'static str,
                     url: &str|
          -> Result<(Transport, String), BadBackendUrl> {
             match given {
                 Some(transport) => Ok((transport, "in-process".to_string())),
-                None => Ok((channel(variable, url, timeout)?, url.to_string())),
+                None => Ok((channel(variable, url, timeout, &security)?, url.to_string())),
             }
         };
         let (deployer, deployer_url) = pick(

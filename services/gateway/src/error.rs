@@ -79,8 +79,21 @@ impl ApiError {
         let http =
             StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match code {
+            // Callers' tickets are checked here, never by a backend: a backend refusing
+            // the gateway means the services disagree on TARS_INTERNAL_TOKEN / TLS.
+            ServiceErrorCode::Unauthenticated => {
+                tracing::error!(
+                    backend,
+                    addr,
+                    message = status.message(),
+                    "a backend refused this gateway"
+                );
+                ApiError::unavailable(format!(
+                    "{backend} at {addr} refused this gateway: give gateways and backends the same \
+                     TARS_INTERNAL_TOKEN (and TLS settings)"
+                ))
+            }
             ServiceErrorCode::BadRequest
-            | ServiceErrorCode::Unauthenticated
             | ServiceErrorCode::NotFound
             | ServiceErrorCode::Conflict
             | ServiceErrorCode::PayloadTooLarge
@@ -133,7 +146,9 @@ mod tests {
             (DeadlineExceeded, 503),
             (NotFound, 404),
             (AlreadyExists, 409),
-            (PermissionDenied, 401),
+            // A backend refusing the gateway itself (internal token, TLS): the service
+            // is unusable, not the caller's ticket.
+            (PermissionDenied, 503),
             (ResourceExhausted, 413),
             (FailedPrecondition, 400),
             (Aborted, 502),
@@ -142,7 +157,7 @@ mod tests {
             (Internal, 500),
             (Unavailable, 503),
             (DataLoss, 500),
-            (Unauthenticated, 401),
+            (Unauthenticated, 503),
         ];
         for (code, http) in table {
             assert_eq!(map(code).as_u16(), http, "{code:?}");
@@ -172,5 +187,11 @@ mod tests {
             "http://a:1",
         );
         assert!(!e.message.contains("sql"));
+        let e = ApiError::from_backend(
+            tonic::Status::unauthenticated("this backend requires the internal token"),
+            "deployer",
+            "https://a:1",
+        );
+        assert!(e.message.contains("TARS_INTERNAL_TOKEN"), "{}", e.message);
     }
 }

@@ -13,7 +13,9 @@ pub mod handlers;
 pub mod middleware;
 pub mod params;
 pub mod router;
+pub mod serve;
 pub mod state;
+pub mod throttle;
 pub mod upload;
 
 use std::sync::Arc;
@@ -24,10 +26,10 @@ use tokio_util::sync::CancellationToken;
 pub use config::Config;
 
 /// Serves HTTP on `listener` until `shutdown` is cancelled, then lets in-flight requests
-/// finish.
+/// finish. Connections are bounded and timed as `TARS_HTTP_*` say ([`serve`]).
 ///
 /// # Errors
-/// When a backend address is invalid or the listener fails.
+/// When a backend address is invalid or the package storage cannot be used.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -39,7 +41,7 @@ pub async fn run(
 /// [`run`], with some backends called in-process instead of over the network.
 ///
 /// # Errors
-/// When a backend address is invalid or the listener fails.
+/// When a backend address is invalid or the package storage cannot be used.
 pub async fn run_with(
     listener: TcpListener,
     config: Config,
@@ -55,15 +57,20 @@ pub async fn run_with(
         tars_packages::PackageStore::new(&config.packages)
             .map_err(|e| anyhow::anyhow!("package storage: {e}"))?,
     );
+    let http_limits = config.http.clone();
+    let auth_throttle = Arc::new(throttle::FailureThrottle::new(
+        config.auth_failures_per_minute,
+        throttle::MAX_ADDRESSES,
+    ));
     let state = state::AppState {
         config: Arc::new(config),
         backends,
         tickets,
         packages,
+        auth_throttle,
+        readiness: Arc::default(),
     };
     let app = router::build_router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    serve::serve(listener, app, http_limits, shutdown).await;
     Ok(())
 }

@@ -23,8 +23,10 @@ async fn main() -> anyhow::Result<()> {
     println!("tars-gateway listening on http://{addr}");
     let shutdown = tars_common::shutdown::on_signals();
     // After the address line, which scripts read first.
-    if let (Some(addr), Some(root)) = (config.packages.patch_addr, config.packages.directory()) {
-        let proxy = tars_packages::start_patch_servant(addr, root.to_path_buf(), shutdown.clone())
+    if let (Some(addr), Some(servant)) =
+        (config.packages.patch_addr, config.packages.patch_servant())
+    {
+        let proxy = tars_packages::start_patch_servant(addr, servant, shutdown.clone())
             .await
             .with_context(|| format!("cannot serve Patch on {addr} (TARS_PATCH_ADDR)"))?;
         // Informational: a reader that stopped listening must not take the gateway down.

@@ -9,6 +9,7 @@ use http::Request;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::middleware::BodyDeadline;
 use crate::state::AppState;
 
 /// Request parameters from every source, merged.
@@ -58,7 +59,27 @@ impl Params {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let bytes = axum::body::to_bytes(body, max_body).await.map_err(|err| {
+        // An announced length over the limit is refused before reading any of it.
+        if http_body::Body::size_hint(&body).lower() > max_body as u64 {
+            return Err(ApiError::payload_too_large(max_body));
+        }
+        let read = axum::body::to_bytes(body, max_body);
+        let read = match parts.extensions.get::<BodyDeadline>() {
+            Some(deadline) => tokio::time::timeout_at(deadline.at, read)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        http::StatusCode::REQUEST_TIMEOUT,
+                        format!(
+                            "the request body did not arrive within {} ms of its headers \
+                             (TARS_HTTP_BODY_TIMEOUT_MS)",
+                            deadline.timeout.as_millis()
+                        ),
+                    )
+                })?,
+            None => read.await,
+        };
+        let bytes = read.map_err(|err| {
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             if too_large {

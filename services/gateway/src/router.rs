@@ -187,15 +187,24 @@ async fn unknown_route(uri: http::Uri) -> impl IntoResponse {
     ))
 }
 
+async fn probe_method_not_allowed(method: http::Method) -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed here; this probe accepts GET"),
+    )
+}
+
 /// The whole HTTP application.
 pub fn build_router(state: AppState) -> Router {
     let api = api_routes(&state);
+    let body_timeout = state.config.http.body_timeout;
     let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .method_not_allowed_fallback(probe_method_not_allowed)
         .nest("/api", api.clone())
         .nest("/server/api", api)
         .fallback(unknown_route)
         .with_state(state);
-    apply_middleware(router)
+    apply_middleware(router, body_timeout)
 }

@@ -1,4 +1,5 @@
-//! What every handler can reach: configuration, backend clients and the ticket cache.
+//! What every handler can reach: configuration, backend clients, the ticket cache and
+//! its failure throttle, the readiness cache.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use tars_packages::PackageStore;
 use crate::auth::TicketCache;
 use crate::backends::Backends;
 use crate::config::Config;
+use crate::handlers::health::ReadinessCache;
+use crate::throttle::FailureThrottle;
 
 /// Shared, cheaply cloned handler state.
 #[derive(Clone)]
@@ -19,4 +22,8 @@ pub struct AppState {
     pub tickets: Arc<TicketCache>,
     /// Where uploaded packages are kept.
     pub packages: Arc<PackageStore>,
+    /// Failed ticket checks by client address.
+    pub auth_throttle: Arc<FailureThrottle>,
+    /// The last `/readyz` result.
+    pub readiness: Arc<ReadinessCache>,
 }

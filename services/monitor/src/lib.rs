@@ -40,11 +40,11 @@ pub fn grpc_service() -> MonitorServer<Service> {
 ///
 /// # Errors
 /// When the gRPC server fails.
-pub async fn run(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_service(grpc_service())
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-        .await?;
+pub async fn run(
+    listener: TcpListener,
+    security: &tars_common::grpc_security::GrpcSecurity,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    tars_common::grpc_security::serve(listener, grpc_service(), security, shutdown).await?;
     Ok(())
 }

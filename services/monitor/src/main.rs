@@ -11,11 +11,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-monitor");
     let addr = tars_monitor::grpc_addr_from_env()?;
+    let security = tars_common::grpc_security::GrpcSecurity::from_env()?;
+    security
+        .check_listen("the monitor", "TARS_MONITOR_GRPC_ADDR", addr)
+        .map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-monitor listening on {addr}");
-    tars_monitor::run(listener, tars_common::shutdown::on_signals()).await
+    tars_monitor::run(listener, &security, tars_common::shutdown::on_signals()).await
 }

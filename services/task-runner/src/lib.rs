@@ -183,13 +183,11 @@ pub async fn run(
     listener: TcpListener,
     store: Store,
     config: Config,
+    security: &tars_common::grpc_security::GrpcSecurity,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let running = start(store, config, shutdown.clone())?;
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_service(running.service.clone())
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+    tars_common::grpc_security::serve(listener, running.service.clone(), security, shutdown)
         .await?;
     running.drain(Duration::from_secs(30)).await;
     Ok(())

@@ -12,6 +12,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-task-runner");
     let config = tars_task_runner::Config::from_env()?;
+    let security = tars_common::grpc_security::GrpcSecurity::from_env()?;
+    security
+        .check_listen(
+            "the task-runner",
+            "TARS_TASK_RUNNER_GRPC_ADDR",
+            config.grpc_addr,
+        )
+        .map_err(anyhow::Error::msg)?;
     let store = tars_store::Store::open(&config.store)
         .await
         .context("cannot open the database")?;
@@ -22,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-task-runner listening on {addr}");
     let shutdown = tars_common::shutdown::on_signals();
-    tars_task_runner::run(listener, store.clone(), config, shutdown).await?;
+    tars_task_runner::run(listener, store.clone(), config, &security, shutdown).await?;
     store.close().await;
     Ok(())
 }

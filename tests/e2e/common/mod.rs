@@ -4,11 +4,13 @@
 
 pub mod broker;
 pub mod bulk;
+pub mod certs;
 pub mod chaos;
 pub mod config_api;
 pub mod db;
 pub mod http;
 pub mod packages;
+pub mod raw;
 pub mod sim;
 pub mod tasks;
 
@@ -170,6 +172,19 @@ pub struct PlatformOptions {
     pub env: Vec<(String, String)>,
     /// Route the database through this URL instead of the real one (chaos proxy).
     pub database_url_override: Option<String>,
+}
+
+impl PlatformOptions {
+    /// Options with these extra environment variables.
+    pub fn with_env(env: &[(&str, &str)]) -> PlatformOptions {
+        PlatformOptions {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..PlatformOptions::default()
+        }
+    }
 }
 
 impl Platform {

@@ -14,7 +14,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use tars_protocol::client::ClientConfig;
-use tars_protocol::frame::MAX_FRAME_LEN;
 use tars_protocol::node::{NodeDispatcher, NODE_SERVANT};
 use tars_protocol::server::{serve, ServerConfig};
 
@@ -105,10 +104,9 @@ async fn main() -> anyhow::Result<()> {
             latency,
             patch_client.clone(),
         );
-        let config = ServerConfig {
-            servant_name: NODE_SERVANT.to_string(),
-            max_frame: MAX_FRAME_LEN,
-        };
+        // The framework's limits (connections, calls in flight per connection, queued
+        // answers, idle timeout) at their defaults, as a tarsnode would have its own.
+        let config = ServerConfig::new(NODE_SERVANT);
         tasks.spawn(serve(
             listener,
             config,

@@ -83,8 +83,8 @@ async fn start_patch_server(files: HashMap<String, Vec<u8>>, stop: &Cancellation
         delay: Duration::from_millis(100),
     };
     let config = ServerConfig {
-        servant_name: PATCH_SERVANT.into(),
         max_frame: MAX_FRAME_LEN,
+        ..ServerConfig::new(PATCH_SERVANT)
     };
     tokio::spawn(serve(
         listener,

@@ -97,7 +97,7 @@ pub async fn drop_database(server: &str, name: &str) {
     let Ok(mut conn) = MySqlConnection::connect(server).await else {
         return;
     };
-    let ids: Vec<u64> = sqlx::query_scalar(
+    let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
     )
     .bind(name)

@@ -93,21 +93,31 @@ impl<T: Field> Field for Vec<T> {
     }
 }
 
+/// Entries go straight into the map as they decode (a repeated key keeps its last value).
 impl<K: Field + Ord, V: Field> Field for BTreeMap<K, V> {
     fn write(&self, w: &mut Writer, tag: u8) {
         w.write_map(tag, self.len(), self.iter());
     }
     fn read_value(r: &mut Reader<'_>, head: Head) -> Result<Self, DecodeError> {
-        Ok(r.read_map_value(head)?.into_iter().collect())
+        r.read_map_into(
+            head,
+            |_| BTreeMap::new(),
+            |map, k, v| {
+                map.insert(k, v);
+            },
+        )
     }
 }
 
+/// Entries go straight into the map as they decode (a repeated key keeps its last value).
 impl<K: Field + Eq + std::hash::Hash, V: Field> Field for HashMap<K, V> {
     fn write(&self, w: &mut Writer, tag: u8) {
         w.write_map(tag, self.len(), self.iter());
     }
     fn read_value(r: &mut Reader<'_>, head: Head) -> Result<Self, DecodeError> {
-        Ok(r.read_map_value(head)?.into_iter().collect())
+        r.read_map_into(head, HashMap::with_capacity, |map, k, v| {
+            map.insert(k, v);
+        })
     }
 }
 

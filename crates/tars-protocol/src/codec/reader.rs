@@ -1,6 +1,10 @@
 //! Decoding. The reader only moves forward (fields arrive in ascending tag order), skips
 //! unknown tags, and checks every length against what is left before using it, so a
-//! hostile buffer can cost neither memory nor time beyond its own size.
+//! hostile buffer can cost neither memory nor time beyond its own size. Element counts
+//! are untrusted: a collection's pre-allocation is bounded by the bytes left in the
+//! buffer (never `count × element size`), and grows only as elements actually decode.
+
+use std::borrow::Cow;
 
 use super::{Field, Head, TarsStruct, TarsType};
 use crate::DecodeError;
@@ -29,6 +33,13 @@ impl<'a> Reader<'a> {
     /// Bytes not read yet.
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
+    }
+
+    /// How many elements of `T` to reserve room for when `count` are announced: never
+    /// more than the bytes left in the buffer could hold, so a lying count costs at most
+    /// the buffer's own size, whatever the element's in-memory size.
+    pub fn capacity_for<T>(&self, count: usize) -> usize {
+        count.min(self.remaining() / std::mem::size_of::<T>().max(1))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
@@ -214,6 +225,11 @@ impl<'a> Reader<'a> {
 
     /// Reads a string payload.
     pub fn read_string_value(&mut self, head: Head) -> Result<String, DecodeError> {
+        self.read_str_value(head).map(str::to_owned)
+    }
+
+    /// Reads a string payload without copying it.
+    pub fn read_str_value(&mut self, head: Head) -> Result<&'a str, DecodeError> {
         let len = match head.ty {
             TarsType::String1 => self.take(1)?[0] as usize,
             TarsType::String4 => {
@@ -232,11 +248,16 @@ impl<'a> Reader<'a> {
             }
         };
         let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::InvalidUtf8)
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)
     }
 
     /// Reads a byte-list payload: a simple list, or a list of 1-byte integers.
     pub fn read_bytes_value(&mut self, head: Head) -> Result<Vec<u8>, DecodeError> {
+        self.read_bytes_ref(head).map(Cow::into_owned)
+    }
+
+    /// Reads a byte-list payload, borrowed from the buffer when it is a simple list.
+    pub fn read_bytes_ref(&mut self, head: Head) -> Result<Cow<'a, [u8]>, DecodeError> {
         match head.ty {
             TarsType::SimpleList => {
                 let inner = self.read_head()?;
@@ -248,17 +269,17 @@ impl<'a> Reader<'a> {
                     });
                 }
                 let len = self.read_count(1)?;
-                Ok(self.take(len)?.to_vec())
+                Ok(Cow::Borrowed(self.take(len)?))
             }
             TarsType::List => {
                 let count = self.read_count(1)?;
-                let mut out = Vec::with_capacity(count);
+                let mut out = Vec::with_capacity(self.capacity_for::<u8>(count));
                 for _ in 0..count {
                     let h = self.read_head()?;
                     let v = self.read_int_value(h)?;
                     out.push(i8::try_from(v).map_err(|_| DecodeError::InvalidLength(v))? as u8);
                 }
-                Ok(out)
+                Ok(Cow::Owned(out))
             }
             other => Err(DecodeError::TypeMismatch {
                 tag: head.tag,
@@ -279,7 +300,7 @@ impl<'a> Reader<'a> {
         }
         self.enter()?;
         let count = self.read_count(1)?;
-        let mut out = Vec::with_capacity(count);
+        let mut out = Vec::with_capacity(self.capacity_for::<T>(count));
         for _ in 0..count {
             let h = self.skip_to_tag(0)?.ok_or(DecodeError::MissingField(0))?;
             out.push(T::read_value(self, h)?);
@@ -293,6 +314,18 @@ impl<'a> Reader<'a> {
         &mut self,
         head: Head,
     ) -> Result<Vec<(K, V)>, DecodeError> {
+        self.read_map_into(head, Vec::with_capacity, |out, k, v| out.push((k, v)))
+    }
+
+    /// Reads the entries of a map whose head was consumed into a collection: `make`
+    /// creates it given a capacity (the announced count, bounded by
+    /// [`Reader::capacity_for`]), `add` puts each entry in as it decodes.
+    pub fn read_map_into<K: Field, V: Field, C>(
+        &mut self,
+        head: Head,
+        make: impl FnOnce(usize) -> C,
+        mut add: impl FnMut(&mut C, K, V),
+    ) -> Result<C, DecodeError> {
         if head.ty != TarsType::Map {
             return Err(DecodeError::TypeMismatch {
                 tag: head.tag,
@@ -302,13 +335,13 @@ impl<'a> Reader<'a> {
         }
         self.enter()?;
         let count = self.read_count(2)?;
-        let mut out = Vec::with_capacity(count);
+        let mut out = make(self.capacity_for::<(K, V)>(count));
         for _ in 0..count {
             let kh = self.skip_to_tag(0)?.ok_or(DecodeError::MissingField(0))?;
             let k = K::read_value(self, kh)?;
             let vh = self.skip_to_tag(1)?.ok_or(DecodeError::MissingField(1))?;
             let v = V::read_value(self, vh)?;
-            out.push((k, v));
+            add(&mut out, k, v);
         }
         self.leave();
         Ok(out)

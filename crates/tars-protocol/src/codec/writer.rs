@@ -16,9 +16,21 @@ impl Writer {
         Writer::default()
     }
 
+    /// A writer whose buffer starts with `len` zero bytes, for a prefix filled in later.
+    pub fn with_prefix(len: usize) -> Writer {
+        let mut buf = BytesMut::new();
+        buf.resize(len, 0);
+        Writer { buf }
+    }
+
     /// The bytes written so far.
     pub fn into_bytes(self) -> Bytes {
         self.buf.freeze()
+    }
+
+    /// The bytes written so far, still writable.
+    pub fn into_bytes_mut(self) -> BytesMut {
+        self.buf
     }
 
     /// Writes a head.
