@@ -21,6 +21,7 @@ mod nodes;
 mod outages;
 mod packages;
 mod paging;
+mod recorded;
 mod servers;
 mod task_faults;
 mod tasks;
