@@ -8,6 +8,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/tars-platform /src/target/release/tars-gateway \
      /src/target/release/tars-deployer /src/target/release/tars-task-runner \
-     /src/target/release/tars-monitor /src/target/release/tarsnode-sim /usr/local/bin/
+     /src/target/release/tars-monitor /src/target/release/tarsnode-sim \
+     /src/target/release/query-sim /usr/local/bin/
 ENV TARS_DATA_DIR=/var/lib/tars
 CMD ["tars-platform"]

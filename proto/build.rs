@@ -36,11 +36,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.PackagePage",
         ".tars.deployer.ExpandPreviewServer",
         ".tars.deployer.NodePort",
+        ".tars.monitor.StatRow",
+        ".tars.monitor.PropertyRow",
     ];
     let mut config = tonic_prost_build::configure();
     for message in serialized {
-        config = config.type_attribute(message, "#[derive(serde::Serialize)]");
+        config = config
+            .type_attribute(message, "#[derive(serde::Serialize)]")
+            // The HTTP API's OpenAPI document describes them from the same types.
+            .type_attribute(
+                message,
+                "#[cfg_attr(feature = \"openapi\", derive(utoipa::ToSchema))]",
+            );
     }
+    // A tree node holds tree nodes: its schema refers to itself instead of recursing.
+    config = config.field_attribute(
+        ".tars.deployer.TreeNode.children",
+        "#[cfg_attr(feature = \"openapi\", schema(no_recursion))]",
+    );
     config.compile_protos(&protos, &["protos"])?;
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

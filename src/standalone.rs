@@ -31,18 +31,20 @@ fn start_gateway(
 /// The backends as in-process services over `store`.
 fn start_backends(
     store: &Store,
-    config: &tars_gateway::Config,
     deployer: tars_deployer::Settings,
     task_runner: &tars_task_runner::Running,
+    monitor: tars_monitor::QueryConfig,
 ) -> InProcess {
-    let timeout = config.backend_timeout;
     InProcess {
-        deployer: Some(in_process(
-            tars_deployer::grpc_service(store.clone(), deployer),
-            timeout,
-        )),
-        task_runner: Some(in_process(task_runner.service.clone(), timeout)),
-        monitor: Some(in_process(tars_monitor::grpc_service(), timeout)),
+        deployer: Some(in_process(tars_deployer::grpc_service(
+            store.clone(),
+            deployer,
+        ))),
+        task_runner: Some(in_process(task_runner.service.clone())),
+        monitor: Some(in_process(tars_monitor::grpc_service(
+            store.clone(),
+            monitor,
+        ))),
     }
 }
 
@@ -61,6 +63,7 @@ pub async fn serve() -> anyhow::Result<()> {
     let gateway_config = tars_gateway::Config::from_env()?;
     let runner_config = tars_task_runner::Config::from_env()?;
     let deployer_settings = tars_deployer::Settings::from_env()?;
+    let monitor_config = tars_monitor::QueryConfig::from_env()?;
     let http_listener = TcpListener::bind(gateway_config.http_addr)
         .await
         .with_context(|| {
@@ -93,7 +96,7 @@ pub async fn serve() -> anyhow::Result<()> {
     }
     let mut tasks = JoinSet::new();
     let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
-    let backends = start_backends(&store, &gateway_config, deployer_settings, &task_runner);
+    let backends = start_backends(&store, deployer_settings, &task_runner, monitor_config);
     start_gateway(
         &mut tasks,
         http_listener,

@@ -26,7 +26,7 @@ pub mod monitor {
     tonic::include_proto!("tars.monitor");
 }
 
-pub use error::ServiceErrorCode;
+pub use error::{ErrorRow, ServiceErrorCode, ERROR_TABLE};
 
 /// The largest gRPC message either side of every channel sends or accepts (tonic's own
 /// default is 4 MiB to decode and unbounded to encode). It is set on every client and

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::common::config_api::*;
 use crate::common::sim::{fresh_ips, Simulator};
-use crate::common::{free_port, Backend, Platform, PlatformOptions};
+use crate::common::{Backend, Platform, PlatformOptions};
 use crate::fixtures::deploy;
 use crate::on_every_backend;
 
@@ -136,9 +136,9 @@ fn node_env(port: u16) -> PlatformOptions {
 
 async fn push_tells_every_instance_and_a_dead_node_fails_alone(backend: Backend) {
     let ips = fresh_ips(3);
-    let port = free_port();
     // ips[2] runs no tarsnode: calls to it are refused.
-    let sim = Simulator::start(&ips[..2], port, &[]);
+    let sim = Simulator::on_free_port(&ips[..2], &[]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let api = &p.api;
     for ip in &ips {

@@ -15,10 +15,15 @@ use serde_json::json;
 use crate::common::broker::Broker;
 use crate::common::sim::{fresh_ips, Simulator};
 use crate::common::tasks::{add_task, item, start_runner, wait_task};
-use crate::common::{binary, free_port, Backend, Platform, PlatformOptions, Process};
+use crate::common::{
+    binary, log_line, wait_for_log_line, Backend, Platform, PlatformOptions, Process,
+};
 use crate::fixtures::deploy;
 
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// What the relay logs (with the task number) when the broker did not take a task.
+const FAILED_PUBLISH: &str = "cannot publish task";
 
 fn kafka_env(broker: &Broker, node_port: u16, topic: &str) -> Vec<(String, String)> {
     vec![
@@ -41,8 +46,8 @@ fn topic_name(test: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_stay_queued_while_the_broker_is_down_then_run() {
     let ips = fresh_ips(1);
-    let node_port = free_port();
-    let sim = Simulator::start(&ips, node_port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let node_port = sim.port;
     let mut broker = Broker::reserved();
     let options = PlatformOptions {
         env: kafka_env(&broker, node_port, &topic_name("down")),
@@ -53,16 +58,29 @@ async fn tasks_stay_queued_while_the_broker_is_down_then_run() {
         .as_i64()
         .unwrap();
     let task_no = add_task(&p.api, true, vec![item(id, "start")]).await;
-    let until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < until {
+    // Until the relay has tried to publish the task and failed (the broker refuses
+    // connections), and after, the task answers exactly {"status": 0}.
+    let log = p.dir.path().join("platform.log");
+    let publish_failed = [FAILED_PUBLISH, task_no.as_str()];
+    let started = Instant::now();
+    loop {
         let answer = p.api.get("/api/task", &[("task_no", &task_no)]).await;
         assert_eq!(
             answer.ok(),
             &json!({"status": 0}),
             "a task waiting for the broker answers exactly {{status: 0}}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if log_line(&log, &publish_failed).is_some() {
+            break;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "the relay never tried to publish {task_no}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let answer = p.api.get("/api/task", &[("task_no", &task_no)]).await;
+    assert_eq!(answer.ok(), &json!({"status": 0}));
     assert!(sim.calls_of("startServer").is_empty());
     broker.start();
     let t = wait_task(&p.api, &task_no, LIMIT).await;
@@ -73,8 +91,8 @@ async fn tasks_stay_queued_while_the_broker_is_down_then_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runners_execute_each_of_200_tasks_once() {
     let ips = fresh_ips(5);
-    let node_port = free_port();
-    let sim = Simulator::start(&ips, node_port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let node_port = sim.port;
     let broker = Broker::started();
     let options = PlatformOptions {
         env: kafka_env(&broker, node_port, &topic_name("two")),
@@ -112,8 +130,8 @@ async fn two_runners_execute_each_of_200_tasks_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_killed_mid_task_is_taken_over_without_repeating_items() {
     let ips = fresh_ips(6);
-    let node_port = free_port();
-    let sim = Simulator::start(&ips, node_port, &["--latency-ms", "400"]);
+    let sim = Simulator::on_free_port(&ips, &["--latency-ms", "400"]);
+    let node_port = sim.port;
     let broker = Broker::started();
     let options = PlatformOptions {
         env: kafka_env(&broker, node_port, &topic_name("kill")),
@@ -198,8 +216,8 @@ async fn a_runner_killed_mid_task_is_taken_over_without_repeating_items() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_parked_and_the_queue_goes_on() {
     let ips = fresh_ips(1);
-    let node_port = free_port();
-    let _sim = Simulator::start(&ips, node_port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let node_port = sim.port;
     let broker = Broker::started();
     let topic = topic_name("poison");
     let options = PlatformOptions {
@@ -285,8 +303,8 @@ async fn a_poison_message_is_parked_and_the_queue_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_loses_no_task() {
     let ips = fresh_ips(1);
-    let node_port = free_port();
-    let sim = Simulator::start(&ips, node_port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let node_port = sim.port;
     let mut broker = Broker::started();
     let options = PlatformOptions {
         env: kafka_env(&broker, node_port, &topic_name("restart")),
@@ -307,7 +325,9 @@ async fn a_broker_restart_loses_no_task() {
     );
     broker.stop();
     let during = add_task(&p.api, true, vec![item(id, "stop")]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The relay tried to publish it and failed: the task is still queued.
+    let log = p.dir.path().join("platform.log");
+    wait_for_log_line(&log, &[FAILED_PUBLISH, &during], LIMIT).await;
     assert_eq!(
         p.api.get("/api/task", &[("task_no", &during)]).await.ok(),
         &json!({"status": 0})
@@ -323,14 +343,10 @@ async fn a_broker_restart_loses_no_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_busy_longer_than_the_poll_interval_stays_in_its_group() {
     let ips = fresh_ips(5);
-    let node_port = free_port();
     // The first node never answers startServer: its item takes the whole node timeout,
     // more than twice the consumer's poll interval, while the runner has one slot.
-    let sim = Simulator::start(
-        &ips,
-        node_port,
-        &["--hang", &format!("{}:startServer", ips[0])],
-    );
+    let sim = Simulator::on_free_port(&ips, &["--hang", &format!("{}:startServer", ips[0])]);
+    let node_port = sim.port;
     let broker = Broker::started();
     let mut env = kafka_env(&broker, node_port, &topic_name("longtask"));
     env.retain(|(k, _)| k != "TARS_NODE_TIMEOUT_MS");

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::common::ports::ReservedPort;
 use crate::common::sim::{fresh_ips, Simulator};
-use crate::common::{free_port, Backend, Platform, PlatformOptions};
+use crate::common::{Backend, Platform, PlatformOptions};
 use crate::fixtures::deploy;
 use crate::on_every_backend;
 
@@ -23,8 +24,8 @@ fn node_env(port: u16, timeout_ms: u64) -> PlatformOptions {
 
 async fn load_server_and_realtime_state(backend: Backend) {
     let ips = fresh_ips(2);
-    let port = free_port();
-    let sim = Simulator::start(&ips[..1], port, &[]);
+    let sim = Simulator::on_free_port(&ips[..1], &[]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port, 1000)).await;
     let conf = deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await;
     let id = conf["id"].as_i64().unwrap().to_string();
@@ -99,11 +100,9 @@ async fn load_server_and_realtime_state(backend: Backend) {
 async fn send_command_reports_each_node_on_its_own(backend: Backend) {
     let ips = fresh_ips(4);
     let (ok_ip, refused_ip, hang_ip, fail_ip) = (&ips[0], &ips[1], &ips[2], &ips[3]);
-    let port = free_port();
     let served = vec![ok_ip.clone(), hang_ip.clone(), fail_ip.clone()];
-    let sim = Simulator::start(
+    let sim = Simulator::on_free_port(
         &served,
-        port,
         &[
             "--hang",
             hang_ip,
@@ -111,6 +110,7 @@ async fn send_command_reports_each_node_on_its_own(backend: Backend) {
             &format!("{fail_ip}:notifyServer"),
         ],
     );
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port, 800)).await;
     let mut ids = Vec::new();
     for ip in [ok_ip, refused_ip, hang_ip, fail_ip] {
@@ -238,10 +238,12 @@ async fn send_command_reports_each_node_on_its_own(backend: Backend) {
 
 async fn node_address_comes_from_t_node_info(backend: Backend) {
     let ips = fresh_ips(1);
-    let registered_port = free_port();
-    let sim = Simulator::start(&ips, registered_port, &[]);
-    // The platform's default port points nowhere; only t_node_info leads to the node.
-    let p = Platform::start_with(backend, node_env(free_port(), 1000)).await;
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let registered_port = sim.port;
+    // The platform's default port points nowhere (held, refusing connections); only
+    // t_node_info leads to the node.
+    let nowhere = ReservedPort::on(ips[0].parse().unwrap());
+    let p = Platform::start_with(backend, node_env(nowhere.port, 1000)).await;
     deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await;
     let db = p.db().await;
     db.execute(&format!(

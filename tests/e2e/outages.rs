@@ -75,7 +75,7 @@ async fn unreachable_database_is_503_and_recovers() {
         .to_string();
     let proxy = ChaosProxy::start(target).await;
     // Create the real database first, then point the platform at it through the proxy.
-    let database = crate::common::db::TestDatabase::create().await;
+    let database = crate::common::db::create_database().await;
     let proxied = database
         .url
         .replace(&mysql_server_url(), &format!("mysql://root@{}", proxy.addr));

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common::db::DirectDb;
 use crate::common::sim::{fresh_ips, Simulator};
 use crate::common::tasks::{add_task, item, item_statuses, start_runner, wait_task};
-use crate::common::{free_port, Backend, Platform, PlatformOptions};
+use crate::common::{Backend, Platform, PlatformOptions};
 use crate::fixtures::deploy;
 use crate::on_every_backend;
 
@@ -49,8 +49,8 @@ async fn refuse_item_starts(db: &DirectDb) {
 
 async fn an_item_that_cannot_start_ends_its_task_and_frees_the_instance(backend: Backend) {
     let ips = fresh_ips(1);
-    let port = free_port();
-    let sim = Simulator::start(&ips, port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let port = sim.port;
     let p = Platform::start_with(backend, env(port, &[("TARS_TASK_MAX_RETRIES", "1")])).await;
     let id = deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await["id"]
         .as_i64()
@@ -118,8 +118,8 @@ where
 
 async fn a_runner_paused_past_its_lease_repeats_nothing(backend: Backend) {
     let ips = fresh_ips(3);
-    let port = free_port();
-    let sim = Simulator::start(&ips, port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let port = sim.port;
     let mut p = Platform::start_split(backend, env(port, &[("TARS_RUNNER_ID", "runner-a")])).await;
     let mut items = Vec::new();
     for ip in &ips {

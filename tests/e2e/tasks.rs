@@ -10,7 +10,7 @@ use crate::common::bulk::finished_task_batches;
 use crate::common::packages::upload_package;
 use crate::common::sim::{fresh_ips, Simulator};
 use crate::common::tasks::{add_task, item, item_statuses, wait_task};
-use crate::common::{free_port, Backend, Platform, PlatformOptions};
+use crate::common::{Backend, Platform, PlatformOptions};
 use crate::fixtures::deploy;
 use crate::on_every_backend;
 
@@ -30,8 +30,8 @@ fn node_env(port: u16) -> PlatformOptions {
 
 async fn every_command_reaches_the_node(backend: Backend) {
     let ips = fresh_ips(1);
-    let port = free_port();
-    let sim = Simulator::start(&ips, port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let conf = deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await;
     let id = conf["id"].as_i64().unwrap();
@@ -189,8 +189,8 @@ async fn every_command_reaches_the_node(backend: Backend) {
 
 async fn serial_stops_at_the_first_failure(backend: Backend) {
     let ips = fresh_ips(3);
-    let port = free_port();
-    let sim = Simulator::start(&ips, port, &["--fail", &format!("{}:startServer", ips[1])]);
+    let sim = Simulator::on_free_port(&ips, &["--fail", &format!("{}:startServer", ips[1])]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let mut items = Vec::new();
     for ip in &ips {
@@ -219,12 +219,10 @@ async fn serial_stops_at_the_first_failure(backend: Backend) {
 
 async fn parallel_runs_every_item_and_reports_partial(backend: Backend) {
     let ips = fresh_ips(4);
-    let port = free_port();
     // The first node never answers startServer (its item fails at the node timeout), the
     // last one fails it at once.
-    let sim = Simulator::start(
+    let sim = Simulator::on_free_port(
         &ips,
-        port,
         &[
             "--hang",
             &format!("{}:startServer", ips[0]),
@@ -232,6 +230,7 @@ async fn parallel_runs_every_item_and_reports_partial(backend: Backend) {
             &format!("{}:startServer", ips[3]),
         ],
     );
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let mut items = Vec::new();
     for ip in &ips {
@@ -279,8 +278,8 @@ async fn parallel_runs_every_item_and_reports_partial(backend: Backend) {
 
 async fn one_task_at_a_time_per_instance(backend: Backend) {
     let ips = fresh_ips(1);
-    let port = free_port();
-    let sim = Simulator::start(&ips, port, &["--latency-ms", "150"]);
+    let sim = Simulator::on_free_port(&ips, &["--latency-ms", "150"]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let id = deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await["id"]
         .as_i64()
@@ -396,8 +395,8 @@ async fn add_task_validates_before_accepting(backend: Backend) {
 
 async fn task_list_filters_and_pages(backend: Backend) {
     let ips = fresh_ips(2);
-    let port = free_port();
-    let _sim = Simulator::start(&ips, port, &[]);
+    let sim = Simulator::on_free_port(&ips, &[]);
+    let port = sim.port;
     let p = Platform::start_with(backend, node_env(port)).await;
     let cart = deploy(&p.api, "Shop", "Cart", &ips[0], 10001).await["id"]
         .as_i64()

@@ -1,8 +1,11 @@
-//! Reaching tarsnodes: where a node listens and one reused client per address. Shared by
-//! the deployer (synchronous node calls) and the task-runner (tasks).
+//! Reaching TARS servers: where a node listens and one reused client per address (shared
+//! by the deployer's synchronous node calls and the task-runner's tasks), and where a
+//! framework servant such as tarspatch or a query server is reached ([`servants`]).
 //!
 //! A node's address is `t_node_info.node_obj` when tarsregistry recorded one, otherwise
 //! `<node_name>:<TARS_NODE_PORT>` (node names are IP addresses in TARS).
+
+pub mod servants;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,11 @@
 //! The claim, fence and instance-lock functions that exactly-once execution rests on,
-//! run on SQLite and on MariaDB: a claim is exclusive until its lease ends; a runner
-//! whose claim was taken over can neither renew nor write; retries and hand-backs make
-//! the task claimable when they should; a lock renewal never resurrects a released lock.
+//! run on SQLite and on MariaDB: a claim is exclusive until its lease ends (a renewal
+//! extends it; an expired one nobody took is still renewable); every claim, a runner
+//! taking its own task back included, is a new generation; a runner whose claim was
+//! taken over can neither renew nor write; of concurrent claimers, of a fresh or of an
+//! expired claim, exactly one wins; retries and hand-backs make the task claimable when
+//! they should; of concurrent lockers of an instance exactly one wins, and a lock
+//! renewal never resurrects a released lock.
 
 mod common;
 
@@ -206,30 +210,225 @@ async fn a_claim_is_exclusive_and_a_taken_over_runner_cannot_write(mysql: bool) 
     );
 }
 
-async fn concurrent_claims_have_one_winner(mysql: bool) {
-    let db = Db::new(mysql, None).await;
-    let store = db.open().await;
-    with_task(&store, "T2", 1).await;
-    let claims = (0..8).map(|i| {
+/// Runner `i` of `runners` claims `task_no` at `now` (each with a store of its own, as
+/// runner processes have), all at once; answers the outcomes, in runner order.
+async fn claim_all_at_once(
+    runners: &[Store],
+    task_no: &'static str,
+    now: &'static str,
+    until: &'static str,
+) -> Vec<ClaimOutcome> {
+    let claims = runners.iter().enumerate().map(|(i, store)| {
         let store = store.clone();
         async move {
             store
-                .claim_task(
-                    "T2",
-                    &format!("runner-{i}"),
-                    t("2026-01-01 10:00:01"),
-                    t("2026-01-01 10:00:11"),
-                )
+                .claim_task(task_no, &format!("runner-{i}"), t(now), t(until))
                 .await
                 .unwrap()
         }
     });
-    let outcomes = spawn_all(claims).await;
-    let winners = outcomes
-        .iter()
-        .filter(|o| matches!(o, ClaimOutcome::Claimed(_)))
-        .count();
-    assert_eq!(winners, 1, "{outcomes:?}");
+    spawn_all(claims).await
+}
+
+/// The one claim among `outcomes`; every other outcome is `Held`.
+fn sole_winner(outcomes: Vec<ClaimOutcome>) -> Claimed {
+    let mut winners = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            ClaimOutcome::Claimed(c) => winners.push(c),
+            ClaimOutcome::Held => {}
+            other => panic!("a loser is told the task is held, not {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one winner: {winners:?}");
+    winners.pop().unwrap()
+}
+
+/// `n` stores on one database: `n` runners.
+async fn runners(db: &Db, n: usize) -> Vec<Store> {
+    let mut stores = Vec::new();
+    for _ in 0..n {
+        stores.push(db.open().await);
+    }
+    stores
+}
+
+async fn concurrent_claims_have_one_winner(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    with_task(&store, "T2", 1).await;
+    let runners = runners(&db, 8).await;
+    let outcomes =
+        claim_all_at_once(&runners, "T2", "2026-01-01 10:00:01", "2026-01-01 10:00:11").await;
+    let won = sole_winner(outcomes);
+    assert_eq!(won.fence.generation, 1);
+    let queue = store.task_queue_state("T2").await.unwrap().unwrap();
+    assert_eq!(
+        (queue.claimed_by.as_deref(), queue.attempts),
+        (Some(won.fence.holder.as_str()), 1),
+        "the row names the winner"
+    );
+}
+
+async fn concurrent_takeovers_of_an_expired_claim_have_one_winner(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    with_task(&store, "T5", 2).await;
+    let dead = claimed(
+        claim(
+            &store,
+            "T5",
+            "runner-dead",
+            "2026-01-01 10:00:01",
+            "2026-01-01 10:00:11",
+        )
+        .await,
+    );
+    // The holder died; once its lease ended every runner's sweeper tries at once.
+    let runners = runners(&db, 8).await;
+    let outcomes =
+        claim_all_at_once(&runners, "T5", "2026-01-01 10:00:12", "2026-01-01 10:00:22").await;
+    let won = sole_winner(outcomes);
+    assert_eq!(won.fence.generation, 2);
+    assert!(!store
+        .start_task_item(&dead.fence, "T5-0", t("2026-01-01 10:00:13"))
+        .await
+        .unwrap());
+    assert!(store
+        .start_task_item(&won.fence, "T5-0", t("2026-01-01 10:00:13"))
+        .await
+        .unwrap());
+    let queue = store.task_queue_state("T5").await.unwrap().unwrap();
+    assert_eq!(
+        (queue.claimed_by.as_deref(), queue.attempts),
+        (Some(won.fence.holder.as_str()), 2)
+    );
+}
+
+async fn a_renewal_extends_the_lease_and_an_expired_one_is_renewed_until_taken(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    with_task(&store, "T6", 1).await;
+    let a = claimed(
+        claim(
+            &store,
+            "T6",
+            "runner-a",
+            "2026-01-01 10:00:01",
+            "2026-01-01 10:00:11",
+        )
+        .await,
+    );
+    assert!(store
+        .renew_task_lease(&a.fence, t("2026-01-01 10:00:21"))
+        .await
+        .unwrap());
+    for now in ["2026-01-01 10:00:15", "2026-01-01 10:00:21"] {
+        assert_eq!(
+            claim(&store, "T6", "runner-b", now, "2026-01-01 10:00:40").await,
+            ClaimOutcome::Held,
+            "the renewed lease holds until its end, inclusive ({now})"
+        );
+    }
+    // Expired, but nobody took it: the claim is still A's and renewable.
+    assert!(store
+        .renew_task_lease(&a.fence, t("2026-01-01 10:00:35"))
+        .await
+        .unwrap());
+    assert_eq!(
+        claim(
+            &store,
+            "T6",
+            "runner-b",
+            "2026-01-01 10:00:30",
+            "2026-01-01 10:00:40"
+        )
+        .await,
+        ClaimOutcome::Held
+    );
+    let b = claimed(
+        claim(
+            &store,
+            "T6",
+            "runner-b",
+            "2026-01-01 10:00:36",
+            "2026-01-01 10:00:46",
+        )
+        .await,
+    );
+    assert_eq!(b.fence.generation, 2);
+    assert!(!store
+        .renew_task_lease(&a.fence, t("2026-01-01 10:01:00"))
+        .await
+        .unwrap());
+}
+
+async fn a_runner_taking_its_own_task_back_starts_a_new_generation(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let store = db.open().await;
+    with_task(&store, "T7", 2).await;
+    let first = claimed(
+        claim(
+            &store,
+            "T7",
+            "runner-a",
+            "2026-01-01 10:00:01",
+            "2026-01-01 10:00:11",
+        )
+        .await,
+    );
+    assert!(store
+        .start_task_item(&first.fence, "T7-0", t("2026-01-01 10:00:02"))
+        .await
+        .unwrap());
+    // Runner A restarted with the same id (or its sweeper found its own expired task).
+    let again = claimed(
+        claim(
+            &store,
+            "T7",
+            "runner-a",
+            "2026-01-01 10:00:12",
+            "2026-01-01 10:00:22",
+        )
+        .await,
+    );
+    assert_eq!(
+        (again.fence.holder.as_str(), again.fence.generation),
+        ("runner-a", 2)
+    );
+    // The earlier attempt (same holder, old generation) is fenced off like anyone's.
+    assert!(!store
+        .renew_task_lease(&first.fence, t("2026-01-01 10:00:30"))
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_task_item(
+            &first.fence,
+            "T7-0",
+            3,
+            "old attempt",
+            t("2026-01-01 10:00:13")
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_task(&first.fence, t("2026-01-01 10:00:13"))
+        .await
+        .unwrap());
+    assert!(store
+        .finish_task_item(
+            &again.fence,
+            "T7-0",
+            3,
+            "new attempt",
+            t("2026-01-01 10:00:14")
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        item_states(&store, "T7").await[0],
+        (3, "new attempt".into())
+    );
 }
 
 /// Runs the futures concurrently (each on its own task) and answers their outputs.
@@ -409,6 +608,13 @@ async fn instance_locks_exclude_expire_and_never_come_back(mysql: bool) {
         .renew_instance_lock("Shop.Cart@10.0.0.1", "a", t("2026-01-01 10:00:15"))
         .await
         .unwrap());
+    assert!(
+        matches!(
+            lock("b", "2026-01-01 10:00:13", "2026-01-01 10:00:23").await,
+            LockAttempt::Busy { holder, .. } if holder == "a"
+        ),
+        "the renewal extended A's lease"
+    );
     // A's lease runs out; B takes the instance; A can neither renew nor release it.
     assert_eq!(
         lock("b", "2026-01-01 10:00:16", "2026-01-01 10:00:26").await,
@@ -441,9 +647,71 @@ async fn instance_locks_exclude_expire_and_never_come_back(mysql: bool) {
     );
 }
 
+async fn concurrent_lockers_of_an_instance_have_one_winner(mysql: bool) {
+    let db = Db::new(mysql, None).await;
+    let runners = runners(&db, 8).await;
+    let lock_all_at_once = |now: &'static str, until: &'static str| {
+        let attempts = runners.iter().enumerate().map(move |(i, store)| {
+            let store = store.clone();
+            async move {
+                let holder = format!("runner-{i}/T#1");
+                let attempt = store
+                    .try_lock_instance("Shop.Cart@10.0.0.1", &holder, t(now), t(until))
+                    .await
+                    .unwrap();
+                (holder, attempt)
+            }
+        });
+        spawn_all(attempts)
+    };
+    // A free instance: every locker inserts the row, one insert wins.
+    let fresh = lock_all_at_once("2026-01-01 10:00:00", "2026-01-01 10:00:10").await;
+    let first = one_holder(&fresh);
+    // Its lease ran out: every locker updates the row, one update wins.
+    let expired = lock_all_at_once("2026-01-01 10:00:11", "2026-01-01 10:00:21").await;
+    let second = one_holder(&expired);
+    let renew = |holder: String| {
+        let store = runners[0].clone();
+        async move {
+            store
+                .renew_instance_lock("Shop.Cart@10.0.0.1", &holder, t("2026-01-01 10:00:30"))
+                .await
+                .unwrap()
+        }
+    };
+    if first != second {
+        assert!(!renew(first).await, "the first holder lost the lock");
+    }
+    assert!(renew(second).await, "the lock is the second holder's");
+}
+
+/// The one holder that took the lock; the others are told it is busy, naming it.
+fn one_holder(attempts: &[(String, LockAttempt)]) -> String {
+    let taken: Vec<&String> = attempts
+        .iter()
+        .filter(|(_, a)| *a == LockAttempt::Taken)
+        .map(|(h, _)| h)
+        .collect();
+    assert_eq!(taken.len(), 1, "exactly one holder: {attempts:?}");
+    for (holder, attempt) in attempts {
+        if holder != taken[0] {
+            assert!(
+                matches!(attempt, LockAttempt::Busy { holder: h, .. } if h == taken[0]),
+                "{holder} is told {} holds it: {attempt:?}",
+                taken[0]
+            );
+        }
+    }
+    taken[0].clone()
+}
+
 store_test_suite!(
     a_claim_is_exclusive_and_a_taken_over_runner_cannot_write,
     concurrent_claims_have_one_winner,
+    concurrent_takeovers_of_an_expired_claim_have_one_winner,
+    a_renewal_extends_the_lease_and_an_expired_one_is_renewed_until_taken,
+    a_runner_taking_its_own_task_back_starts_a_new_generation,
+    concurrent_lockers_of_an_instance_have_one_winner,
     retries_wait_their_delay_and_failures_are_counted,
     failing_a_task_ends_its_open_items_only_under_the_claim,
     instance_locks_exclude_expire_and_never_come_back,

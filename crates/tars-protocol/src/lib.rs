@@ -12,6 +12,8 @@
 //!   within limits on connections, calls in flight, queued answers and idle time.
 //! - [`node`]: the tarsnode `Node` interface (`framework/Node.tars`) and its structs.
 //! - [`patch`]: the tarspatch `Patch` interface (`framework/Patch.tars`) and its structs.
+//! - [`monitor_query`]: the `MonitorQuery` interface of tarsquerystat / tarsqueryproperty
+//!   (`framework/MonitorQuery.tars`).
 //!
 //! This crate knows nothing of the platform's database or HTTP API.
 
@@ -20,6 +22,7 @@ pub mod codec;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod monitor_query;
 pub mod node;
 pub mod packet;
 pub mod patch;

@@ -1,6 +1,7 @@
 //! Client and server over real TCP: typed calls in both layouts, a raw-bytes exchange,
 //! framework errors, timeouts, refused connections and reconnects.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,8 @@ use tars_protocol::packet::{RequestPacket, ResponsePacket, VERSION_TUP};
 use tars_protocol::server::{serve, DispatchError, ServerConfig};
 use tars_protocol::{frame, CallError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
@@ -296,10 +298,45 @@ impl Shutdown for NodeClient {
     }
 }
 
+/// Serves a fresh TestNode on `listener` until `shutdown`; the task ends once the
+/// listener is closed.
+fn serve_node(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> JoinHandle<std::io::Result<()>> {
+    let config = ServerConfig {
+        max_frame: frame::MAX_FRAME_LEN,
+        ..ServerConfig::new(NODE_SERVANT)
+    };
+    tokio::spawn(serve(
+        listener,
+        config,
+        Arc::new(NodeDispatcher(Arc::new(TestNode::default()))),
+        shutdown,
+    ))
+}
+
+/// A socket bound to `addr` with `SO_REUSEPORT` (and `SO_REUSEADDR`). Listening, it is a
+/// server's listener; kept without listening, it holds the port: connections are
+/// refused, and no one else can be given the port while it lives, but a listener of
+/// the test's own may share it, so a server can stop and come back on the same port
+/// without anyone taking it in between.
+fn bound(addr: SocketAddr) -> TcpSocket {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    socket.set_reuseport(true).unwrap();
+    socket.bind(addr).unwrap();
+    socket
+}
+
 #[tokio::test]
 async fn timeouts_refusals_and_reconnects() {
-    let (addr, stop, _node) = start().await;
-    let client = NodeClient::new(addr.clone(), quick());
+    let listener = bound("127.0.0.1:0".parse().unwrap()).listen(1024).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _held = bound(addr);
+    let stop = CancellationToken::new();
+    let server = serve_node(listener, stop.clone());
+    let client = NodeClient::new(addr.to_string(), quick());
     let err = client.start_server("App", "Hang", None).await.unwrap_err();
     assert!(
         matches!(
@@ -314,53 +351,37 @@ async fn timeouts_refusals_and_reconnects() {
     // The connection is still usable after a timed-out call.
     assert_eq!(client.load_server("A", "B", None).await.unwrap().ret, 0);
 
-    // Stop the server: calls fail with a connection error, not a hang.
+    // Stop the server (its listener is closed once the task ended): calls fail with a
+    // connection error, not a hang.
     stop.cancel();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let dead = NodeClient::new(addr.clone(), quick());
+    server.await.unwrap().unwrap();
+    let dead = NodeClient::new(addr.to_string(), quick());
     assert!(matches!(
         dead.load_server("A", "B", None).await,
         Err(CallError::ConnectRefused(_))
     ));
 
     // Nothing listening at all.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let nobody = NodeClient::new(format!("127.0.0.1:{port}"), quick());
+    let nothing = bound("127.0.0.1:0".parse().unwrap());
+    let nobody = NodeClient::new(nothing.local_addr().unwrap().to_string(), quick());
     assert!(matches!(
         nobody.load_server("A", "B", None).await,
         Err(CallError::ConnectRefused(_))
     ));
 
-    // A server that comes back on the same port is reached again by the same client.
-    let listener = TcpListener::bind(&addr).await.unwrap();
+    // A server that comes back on the same port is reached again by the same client:
+    // at once if it noticed that its connection closed, else on the call after the one
+    // that finds out.
     let shutdown = CancellationToken::new();
-    let config = ServerConfig {
-        max_frame: frame::MAX_FRAME_LEN,
-        ..ServerConfig::new(NODE_SERVANT)
+    let _back = serve_node(bound(addr).listen(1024).unwrap(), shutdown.clone());
+    let reached = match client.load_server("A", "B", None).await {
+        Ok(reached) => reached,
+        Err(first) => client
+            .load_server("A", "B", None)
+            .await
+            .unwrap_or_else(|e| panic!("no reconnect after its connection broke ({first}): {e}")),
     };
-    tokio::spawn(serve(
-        listener,
-        config,
-        Arc::new(NodeDispatcher(Arc::new(TestNode::default()))),
-        shutdown.clone(),
-    ));
-    let mut reconnected = false;
-    for _ in 0..20 {
-        if client.load_server("A", "B", None).await.is_ok() {
-            reconnected = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        reconnected,
-        "the client reconnects after its connection broke"
-    );
+    assert_eq!(reached.ret, 0);
     shutdown.cancel();
 }
 
@@ -368,6 +389,9 @@ async fn timeouts_refusals_and_reconnects() {
 async fn a_garbage_answer_is_malformed_not_a_hang() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
+    // The garbage server keeps its connection open until the client has its answer, so
+    // the error can only come from the garbage.
+    let (answered, keep_open) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
         let mut buf = [0u8; 1024];
@@ -376,9 +400,10 @@ async fn a_garbage_answer_is_malformed_not_a_hang() {
         s.write_all(&frame::encode(&[0x0e, 0x0e, 0x0e]))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let _ = keep_open.await;
     });
     let client = NodeClient::new(addr, quick());
     let err = client.load_server("A", "B", None).await.unwrap_err();
     assert!(matches!(err, CallError::Malformed { .. }), "{err:?}");
+    drop(answered);
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 use sha2::{Digest, Sha256};
 use tars_proto::common::Empty;
 use tars_proto::deployer::{Token, TokenHash};
@@ -282,12 +282,9 @@ fn ticket_of(request: &Request) -> Option<String> {
 /// 429 in the envelope, with `Retry-After` in whole seconds.
 fn too_many_failures(client: IpAddr, retry_after: Duration) -> Response {
     let seconds = retry_after.as_secs().max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!(
-            "too many failed ticket checks from {client}; retry in {seconds} s with a valid ticket"
-        ),
-    )
+    let mut response = ApiError::too_many_requests(format!(
+        "too many failed ticket checks from {client}; retry in {seconds} s with a valid ticket"
+    ))
     .into_response();
     response
         .headers_mut()

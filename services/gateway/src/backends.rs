@@ -48,16 +48,37 @@ pub struct Backend<C> {
     client: C,
     name: &'static str,
     url: String,
+    /// `TARS_BACKEND_TIMEOUT_MS`: the deadline of a call.
+    timeout: Duration,
 }
 
 impl<C: Clone> Backend<C> {
-    /// Calls one RPC: `call(client, request)`; errors become [`ApiError`]s naming this backend.
+    /// Calls one RPC within `TARS_BACKEND_TIMEOUT_MS`: `call(client, request)`; errors
+    /// become [`ApiError`]s naming this backend.
+    pub fn call<Req, Resp, F, Fut>(
+        &self,
+        message: Req,
+        call: F,
+    ) -> impl Future<Output = ApiResult<Resp>> + Send + 'static
+    where
+        C: Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
+    {
+        self.call_within(Duration::ZERO, message, call)
+    }
+
+    /// [`Backend::call`] for an RPC that may take `extra` longer than the usual deadline
+    /// (it waits for something on purpose).
     ///
     /// The returned future owns everything it needs (`'static + Send`): with a boxed
     /// transport the compiler cannot otherwise prove a borrowing future `Send` for every
     /// lifetime.
-    pub fn call<Req, Resp, F, Fut>(
+    pub fn call_within<Req, Resp, F, Fut>(
         &self,
+        extra: Duration,
         message: Req,
         call: F,
     ) -> impl Future<Output = ApiResult<Resp>> + Send + 'static
@@ -71,14 +92,29 @@ impl<C: Clone> Backend<C> {
         let client = self.client.clone();
         let name = self.name;
         let url = self.url.clone();
+        let deadline = self.timeout.saturating_add(extra);
         let mut request = tonic::Request::new(message);
+        request.set_timeout(deadline);
         tars_common::propagation::inject_current_context(request.metadata_mut());
         async move {
-            call(client, request)
+            // The deadline is per call, not per channel, so that one RPC can be given
+            // longer; a tonic Status keeps it a 503, not an unknown error.
+            let answer = tokio::time::timeout(deadline, call(client, request))
                 .await
+                .unwrap_or_else(|_| {
+                    Err(tonic::Status::deadline_exceeded(
+                        "backend did not answer in time",
+                    ))
+                });
+            answer
                 .map(tonic::Response::into_inner)
                 .map_err(|status| ApiError::from_backend(status, name, &url))
         }
+    }
+
+    /// A failure of this backend, as the caller sees it.
+    pub fn error(&self, status: tonic::Status) -> ApiError {
+        ApiError::from_backend(status, self.name, &self.url)
     }
 
     /// The backend's name, for readiness reports.
@@ -143,7 +179,6 @@ fn channel(
     // broken connection is re-established on the next call.
     let channel = endpoint
         .connect_timeout(Duration::from_secs(2).min(timeout))
-        .timeout(timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .connect_lazy();
@@ -161,8 +196,8 @@ fn channel(
     ))
 }
 
-/// A backend's gRPC service called in-process, with the same deadline a channel has.
-pub fn in_process<S>(service: S, timeout: Duration) -> Transport
+/// A backend's gRPC service called in-process (the deadline is [`Backend::call`]'s).
+pub fn in_process<S>(service: S) -> Transport
 where
     S: Service<
             http::Request<Body>,
@@ -174,24 +209,9 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let service = tower::ServiceBuilder::new()
-        .timeout(timeout)
-        .service(
-            service
-                .map_err(|never: std::convert::Infallible| -> tower::BoxError { match never {} }),
-        )
-        // tonic recognises a Status in the error chain; a bare tower timeout would
-        // surface as an unknown (500) error instead of a deadline (503).
-        .map_err(|err: tower::BoxError| {
-            if err.is::<tower::timeout::error::Elapsed>() {
-                TransportError(Box::new(tonic::Status::deadline_exceeded(
-                    "backend did not answer in time",
-                )))
-            } else {
-                TransportError(err)
-            }
-        });
-    BoxCloneSyncService::new(service)
+    BoxCloneSyncService::new(
+        service.map_err(|never: std::convert::Infallible| -> TransportError { match never {} }),
+    )
 }
 
 /// Transports that replace the configured addresses (standalone mode).
@@ -244,6 +264,7 @@ impl Backends {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "deployer",
                 url: deployer_url,
+                timeout,
             },
             task_runner: Backend {
                 client: TaskRunnerClient::new(runner)
@@ -251,6 +272,7 @@ impl Backends {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "task-runner",
                 url: runner_url,
+                timeout,
             },
             monitor: Backend {
                 client: MonitorClient::new(monitor)
@@ -258,6 +280,7 @@ impl Backends {
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 name: "monitor",
                 url: monitor_url,
+                timeout,
             },
         })
     }

@@ -1,8 +1,9 @@
-//! The HTTP gateway: serves `/api/<name>` and `/server/api/<name>` for every endpoint of
-//! the TARS management API, authenticates tickets, merges and checks parameters, and
-//! forwards each call to a gRPC backend (deployer, task-runner, monitor). It holds no
-//! business logic and no database connection, so any number of gateways can run behind
-//! a load balancer.
+//! The HTTP gateway: serves the API contract of `tars-api` (`/api/<name>` and
+//! `/server/api/<name>` for every endpoint of its table, and the OpenAPI document),
+//! authenticates tickets, reads each endpoint's declared input and forwards it to a gRPC
+//! backend (deployer, task-runner, monitor); uploads are streamed to the package store
+//! first. It holds no business logic and no database connection, so any number of
+//! gateways can run behind a load balancer.
 
 pub mod auth;
 pub mod backends;
@@ -10,8 +11,8 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod handlers;
+pub mod input;
 pub mod middleware;
-pub mod params;
 pub mod router;
 pub mod serve;
 pub mod state;

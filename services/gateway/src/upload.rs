@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart};
 use http::header::CONTENT_LENGTH;
-use http::{Request, StatusCode};
+use http::Request;
 use tars_packages::{PackageError, PackageStore, Staged, StagedWriter};
 
 use crate::error::{ApiError, ApiResult};
@@ -80,9 +80,7 @@ impl UploadForm {
 /// Maps storage failures to what the client sees.
 pub fn package_error(err: PackageError) -> ApiError {
     match err {
-        PackageError::TooLarge { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
-        }
+        PackageError::TooLarge { .. } => ApiError::too_large(err.to_string()),
         PackageError::Md5Mismatch { .. } => ApiError::bad_param("md5", err.to_string()),
         PackageError::BadName(_) => ApiError::bad_request(err.to_string()),
         PackageError::Io(_) | PackageError::Remote(_) => {
@@ -120,13 +118,10 @@ pub async fn receive(
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|rejection| {
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
+            ApiError::unsupported_media_type(format!(
                     "{}; upload with Content-Type: multipart/form-data (curl -F {FILE_FIELD}=@file.tgz)",
                     rejection.body_text()
-                ),
-            )
+                ))
         })?;
     let mut form = UploadForm {
         fields: HashMap::new(),
@@ -181,12 +176,9 @@ pub async fn receive(
 /// Awaits one step of the body, or fails when the client has gone quiet.
 async fn next<T>(step: impl std::future::Future<Output = T>) -> ApiResult<T> {
     tokio::time::timeout(IDLE_TIMEOUT, step).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the upload sent nothing for {} s; try again",
-                IDLE_TIMEOUT.as_secs()
-            ),
-        )
+        ApiError::request_timeout(format!(
+            "the upload sent nothing for {} s; try again",
+            IDLE_TIMEOUT.as_secs()
+        ))
     })
 }

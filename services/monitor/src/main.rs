@@ -15,11 +15,25 @@ async fn main() -> anyhow::Result<()> {
     security
         .check_listen("the monitor", "TARS_MONITOR_GRPC_ADDR", addr)
         .map_err(anyhow::Error::msg)?;
+    let query = tars_monitor::QueryConfig::from_env()?;
+    // Query servers configured by name are looked up among the registered adapters.
+    let store = tars_store::Store::open(&tars_store::StoreConfig::from_env()?)
+        .await
+        .context("cannot open the database")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-monitor listening on {addr}");
-    tars_monitor::run(listener, &security, tars_common::shutdown::on_signals()).await
+    tars_monitor::run(
+        listener,
+        store.clone(),
+        query,
+        &security,
+        tars_common::shutdown::on_signals(),
+    )
+    .await?;
+    store.close().await;
+    Ok(())
 }

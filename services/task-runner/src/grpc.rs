@@ -78,4 +78,14 @@ impl TaskRunner for TaskRunnerService {
         })
         .await
     }
+
+    async fn publish(
+        &self,
+        request: Request<pb::PublishRequest>,
+    ) -> Result<Response<pb::PublishReply>, Status> {
+        tars_common::propagation::traced_rpc("task-runner", "Publish", request, |r| {
+            ops::publish::publish(&self.store, &self.wake, r)
+        })
+        .await
+    }
 }

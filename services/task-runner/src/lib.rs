@@ -9,6 +9,7 @@ pub mod executor;
 pub mod grpc;
 pub mod ops;
 pub mod paging;
+pub mod parameters;
 pub mod queue;
 pub mod status;
 

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::http::Answer;
-use super::Api;
+use super::{Api, Platform};
 
 /// The keys of a file row, in order.
 pub const FILE_KEYS: [&str; 11] = [
@@ -150,4 +150,17 @@ pub async fn get_post_only(api: &Api, endpoint: &str) -> Answer {
             .get(api.url_for(&format!("/api/{endpoint}"), &[])),
     )
     .await
+}
+
+/// Makes file `id` look last changed at `posttime` (`YYYY-MM-DD HH:MM:SS`), as a row
+/// written earlier would: the platform stamps changes to the second, so a test about
+/// which change is newer moves the older one back instead of waiting for the clock.
+pub async fn backdate(p: &Platform, id: i64, posttime: &str) {
+    p.db()
+        .await
+        .execute(&format!(
+            "UPDATE t_config_files SET posttime = '{posttime}' WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(file(&p.api, id).await.ok()["posttime"], posttime);
 }

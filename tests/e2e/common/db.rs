@@ -1,90 +1,15 @@
 //! Throw-away MariaDB databases, and direct access to a platform's database for playing
 //! other TARS components in tests.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{Connection, MySqlConnection};
 
-/// Server URL (no database) of the MariaDB the tests use.
-pub fn mysql_server_url() -> String {
-    std::env::var("TARS_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
-}
+pub use tars_test_db::{mysql_server_url, TestDatabase};
 
-/// A database created for one platform under test, dropped with it.
-pub struct TestDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-impl TestDatabase {
-    /// Creates `tars_e2e_<pid>_<n>`.
-    pub async fn create() -> TestDatabase {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "tars_e2e_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let server = mysql_server_url();
-        let mut conn = MySqlConnection::connect(&server).await.unwrap_or_else(|e| {
-            panic!("MariaDB at {server} is needed by the tests (TARS_TEST_MYSQL_URL): {e}")
-        });
-        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!(
-            "CREATE DATABASE `{name}` DEFAULT CHARACTER SET utf8mb4"
-        ))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        let _ = conn.close().await;
-        TestDatabase {
-            url: format!("{server}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let server = mysql_server_url();
-        let name = self.name.clone();
-        // Drop runs outside any runtime we may block; use a private one on a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(drop_database(&server, &name));
-        })
-        .join();
-    }
-}
-
-/// Drops a test database, ending the connections still open on it first: a connection
-/// left mid-transaction by a panicking test would make DROP DATABASE wait forever.
-async fn drop_database(server: &str, name: &str) {
-    let Ok(mut conn) = MySqlConnection::connect(server).await else {
-        return;
-    };
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
-    )
-    .bind(name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap_or_default();
-    for id in ids {
-        let _ = sqlx::query(&format!("KILL {id}")).execute(&mut conn).await;
-    }
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-        .execute(&mut conn)
-        .await;
+/// Creates a throw-away MariaDB database for one platform under test (`tars_e2e_<pid>_<n>`),
+/// dropped with the value returned.
+pub async fn create_database() -> TestDatabase {
+    TestDatabase::create("tars_e2e").await
 }
 
 /// A direct connection to a platform's database.

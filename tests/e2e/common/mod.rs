@@ -8,8 +8,11 @@ pub mod certs;
 pub mod chaos;
 pub mod config_api;
 pub mod db;
+pub mod expansion;
 pub mod http;
 pub mod packages;
+pub mod ports;
+pub mod query_sim;
 pub mod raw;
 pub mod sim;
 pub mod tasks;
@@ -17,8 +20,8 @@ pub mod tasks;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 pub use self::http::Api;
 use db::TestDatabase;
@@ -42,15 +45,48 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// How long a process may take to print a line the harness waits for.
+const ANNOUNCE_LIMIT: Duration = Duration::from_secs(60);
+
 /// A child process killed (by PID) when dropped.
 pub struct Process {
     child: Child,
     pub name: String,
+    /// What it printed on stdout (the programs announce their addresses there).
+    stdout: Arc<Printed>,
+    log: PathBuf,
+}
+
+/// Lines a process printed, and whether its stdout has ended.
+#[derive(Default)]
+struct Printed {
+    state: Mutex<(Vec<String>, bool)>,
+    changed: Condvar,
+}
+
+impl Printed {
+    /// Waits until a line containing `needle` was printed, answers the text after it;
+    /// `None` when stdout ended (the process exited) or `limit` passed without it.
+    fn wait_for(&self, needle: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if let Some(found) = state.0.iter().find_map(|l| l.split(needle).nth(1)) {
+                return Some(found.trim().to_string());
+            }
+            let now = Instant::now();
+            if state.1 || now >= deadline {
+                return None;
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
 }
 
 impl Process {
     /// Starts `program` with `env`, logging to `log`, and waits for the line announcing
-    /// its address (`… listening on <addr>`); returns the process and that address.
+    /// its address (`… listening on <addr>`); returns the process and that address (the
+    /// one it bound, so `…:0` in its environment is fine and race-free).
     pub fn spawn(
         name: &str,
         program: &Path,
@@ -71,36 +107,49 @@ impl Process {
         for (k, v) in env {
             command.env(k, v);
         }
-        let mut child = command
+        let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
+        let mut process = Process {
+            child,
+            name: name.to_string(),
+            stdout: Arc::default(),
+            log: log.to_path_buf(),
+        };
+        let stdout = process.child.stdout.take().expect("piped stdout");
+        let printed = process.stdout.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().trim_start_matches("http://").to_string());
-                }
+                printed.state.lock().unwrap().0.push(line);
+                printed.changed.notify_all();
             }
+            printed.state.lock().unwrap().1 = true;
+            printed.changed.notify_all();
         });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => (
-                Process {
-                    child,
-                    name: name.to_string(),
-                },
-                addr,
-            ),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log_text = std::fs::read_to_string(log).unwrap_or_default();
-                panic!("{name} did not announce its address within 60 s; its log:\n{log_text}");
+        let addr = process.announced("listening on ");
+        let addr = addr.trim_start_matches("http://").to_string();
+        (process, addr)
+    }
+
+    /// Waits for the line of stdout containing `needle` and answers the text after it
+    /// (e.g. `serving packages at ` → the Patch servant's proxy string). Panics, showing
+    /// the log, if the process exits or takes a minute without printing it (the process
+    /// is killed as the panic drops it).
+    pub fn announced(&self, needle: &str) -> String {
+        match self.stdout.wait_for(needle, ANNOUNCE_LIMIT) {
+            Some(found) => found,
+            None => {
+                let log_text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!(
+                    "{} did not print {needle:?} (it exited or took over {ANNOUNCE_LIMIT:?}); its log:\n{log_text}",
+                    self.name
+                );
             }
         }
     }
 
-    /// Starts `program` in `cwd` without waiting for an address line (third-party programs).
+    /// Starts `program` in `cwd` without waiting for an address line (third-party
+    /// programs); its stdout and stderr go to `log`.
     pub fn spawn_plain(
         name: &str,
         program: &Path,
@@ -117,10 +166,19 @@ impl Process {
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let printed = Printed::default();
+        printed.state.lock().unwrap().1 = true;
         Process {
             child,
             name: name.to_string(),
+            stdout: Arc::new(printed),
+            log: log.to_path_buf(),
         }
+    }
+
+    /// Whether the process has exited (it is reaped if so).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// The process id.
@@ -224,7 +282,7 @@ impl Platform {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::MariaDb => Some(TestDatabase::create().await),
+            Backend::MariaDb => Some(db::create_database().await),
         };
         let env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
         let ticket = create_token(&env, "e2e", None);
@@ -245,57 +303,65 @@ impl Platform {
         }
     }
 
-    /// Starts the deployer and a gateway as separate processes (the fleet layout).
+    /// Starts the deployer, task-runner and monitor and a gateway as separate processes
+    /// (the fleet layout). Each backend binds `127.0.0.1:0` and announces the address it
+    /// got; the gateway is pointed at those. `env` then names the bound addresses, so a
+    /// backend restarted with it (outage tests) comes back where the gateway looks.
     pub async fn start_split(backend: Backend, options: PlatformOptions) -> Platform {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::MariaDb => Some(TestDatabase::create().await),
+            Backend::MariaDb => Some(db::create_database().await),
         };
         let mut env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
         let ticket = create_token(&env, "e2e", None);
-        for (var_listen, var_url) in [
-            ("TARS_DEPLOYER_GRPC_ADDR", "TARS_DEPLOYER_URL"),
-            ("TARS_TASK_RUNNER_GRPC_ADDR", "TARS_TASK_RUNNER_URL"),
-            ("TARS_MONITOR_GRPC_ADDR", "TARS_MONITOR_URL"),
+        let mut processes = Vec::new();
+        // The deployer is first: outage tests replace it.
+        for (name, log, var_listen, var_url) in [
+            (
+                "tars-deployer",
+                "deployer",
+                "TARS_DEPLOYER_GRPC_ADDR",
+                "TARS_DEPLOYER_URL",
+            ),
+            (
+                "tars-task-runner",
+                "task-runner",
+                "TARS_TASK_RUNNER_GRPC_ADDR",
+                "TARS_TASK_RUNNER_URL",
+            ),
+            (
+                "tars-monitor",
+                "monitor",
+                "TARS_MONITOR_GRPC_ADDR",
+                "TARS_MONITOR_URL",
+            ),
         ] {
-            let port = free_port();
-            env.push((var_listen.into(), format!("127.0.0.1:{port}")));
-            env.push((var_url.into(), format!("http://127.0.0.1:{port}")));
+            let mut own = env.clone();
+            own.push((var_listen.into(), "127.0.0.1:0".into()));
+            let (process, addr) = Process::spawn(
+                name,
+                &binary(name),
+                &[],
+                &own,
+                &dir.path().join(format!("{log}.log")),
+            );
+            processes.push(process);
+            env.push((var_listen.into(), addr.clone()));
+            env.push((var_url.into(), format!("http://{addr}")));
         }
-        let log = |name: &str| dir.path().join(format!("{name}.log"));
-        let (deployer, _) = Process::spawn(
-            "tars-deployer",
-            &binary("tars-deployer"),
-            &[],
-            &env,
-            &log("deployer"),
-        );
-        let (runner, _) = Process::spawn(
-            "tars-task-runner",
-            &binary("tars-task-runner"),
-            &[],
-            &env,
-            &log("task-runner"),
-        );
-        let (monitor, _) = Process::spawn(
-            "tars-monitor",
-            &binary("tars-monitor"),
-            &[],
-            &env,
-            &log("monitor"),
-        );
         let (gateway, addr) = Process::spawn(
             "tars-gateway",
             &binary("tars-gateway"),
             &[],
             &env,
-            &log("gateway"),
+            &dir.path().join("gateway.log"),
         );
+        processes.push(gateway);
         Platform {
             api: Api::new(&addr, Some(ticket)),
-            // The deployer is first: outage tests replace it.
-            processes: vec![deployer, runner, monitor, gateway],
+            // deployer, task-runner, monitor, gateway
+            processes,
             env,
             backend,
             database,
@@ -359,7 +425,39 @@ fn create_token(env: &[(String, String)], user: &str, expires_days: Option<u32>)
         .to_string()
 }
 
-/// A TCP port free at the time of the call.
+/// The first line of the log at `path` that contains every one of `needles`.
+pub fn log_line(path: &Path, needles: &[&str]) -> Option<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .find(|line| needles.iter().all(|n| line.contains(n)))
+        .map(str::to_string)
+}
+
+/// Waits until the log at `path` has a line containing every one of `needles` (a
+/// service's record that something happened) and answers it; panics after `limit`,
+/// showing the log.
+pub async fn wait_for_log_line(path: &Path, needles: &[&str], limit: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(line) = log_line(path, needles) {
+            return line;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no line with {needles:?} in {} within {limit:?}:\n{}",
+            path.display(),
+            std::fs::read_to_string(path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A TCP port free at the time of the call, released before it is used: another
+/// process may take it in between. Only `recorded.rs` (the refactor's guard, which must
+/// not change) still uses it; bind `127.0.0.1:0` and read the address back instead
+/// ([`Process::spawn`], [`sim::Simulator::on_free_port`]), or hold a
+/// [`ports::ReservedPort`].
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -1,11 +1,12 @@
-//! Package helpers: test packages with known MD5s, and uploads through a real `curl`.
+//! Package helpers: test packages with known MD5s, uploads through a real `curl`, what a
+//! platform keeps on disk, and where its Patch servant listens.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use super::Api;
+use super::{Api, Platform, PlatformOptions};
 
 /// A package file of `size` bytes with varied content, and its MD5 (by `md5sum`).
 pub fn make_package(dir: &Path, name: &str, size: usize) -> (PathBuf, String) {
@@ -67,4 +68,77 @@ pub fn upload_package(
     );
     assert_eq!(status, 200, "{body}");
     (body["data"]["id"].as_i64().unwrap(), md5)
+}
+
+/// Options for a platform whose nodes are simulated on `port`.
+pub fn node_env(port: u16, extra: &[(&str, &str)]) -> PlatformOptions {
+    let mut env = vec![
+        ("TARS_NODE_PORT".to_string(), port.to_string()),
+        ("TARS_NODE_TIMEOUT_MS".to_string(), "3000".to_string()),
+        (
+            "TARS_NODE_CONNECT_TIMEOUT_MS".to_string(),
+            "500".to_string(),
+        ),
+        ("TARS_PATCH_TIMEOUT_MS".to_string(), "20000".to_string()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    PlatformOptions {
+        env,
+        ..PlatformOptions::default()
+    }
+}
+
+/// Every file under the platform's package directory.
+pub fn package_files(p: &Platform) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![p.dir.path().join("data/patchs")];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `server_patch_list` of `Shop.Cart`.
+pub async fn patch_list(api: &Api) -> Value {
+    api.get(
+        "/api/server_patch_list",
+        &[("application", "Shop"), ("module_name", "Cart")],
+    )
+    .await
+    .ok()
+    .clone()
+}
+
+/// Peak resident memory of a process, in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// `host:port` of the Patch servant a standalone platform announced
+/// (`… serving packages at <App.Server.Obj@tcp -h H -p P …>`): set `TARS_PATCH_ADDR` to
+/// `127.0.0.1:0` to serve it on a port of its choosing.
+pub fn patch_servant_addr(p: &Platform) -> String {
+    let proxy = p.processes[0].announced("serving packages at ");
+    let word_after = |flag: &str| {
+        let mut words = proxy.split_whitespace();
+        words.find(|w| *w == flag);
+        words
+            .next()
+            .unwrap_or_else(|| panic!("no {flag} in {proxy:?}"))
+            .to_string()
+    };
+    format!("{}:{}", word_after("-h"), word_after("-p"))
 }

@@ -24,13 +24,21 @@ pub fn fresh_ips(n: usize) -> Vec<String> {
 pub struct Simulator {
     /// Kept to stop the simulator (by PID) when the test ends.
     _process: Process,
+    /// The port every node listens on (`TARS_NODE_PORT` for the platform).
+    pub port: u16,
     pub log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Simulator {
-    /// Starts one simulator serving every IP in `ips` on `port`, with extra arguments
-    /// (`--fail IP`, `--hang IP`, `--latency-ms N`).
+    /// Starts one simulator serving every IP in `ips` on one port the simulator picks
+    /// (it binds port 0 and announces the port); see [`Simulator::start`] for `extra`.
+    pub fn on_free_port(ips: &[String], extra: &[&str]) -> Simulator {
+        Simulator::start(ips, 0, extra)
+    }
+
+    /// Starts one simulator serving every IP in `ips` on `port` (0: one port it picks),
+    /// with extra arguments (`--fail IP`, `--hang IP`, `--latency-ms N`).
     pub fn start(ips: &[String], port: u16, extra: &[&str]) -> Simulator {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("calls.jsonl");
@@ -42,15 +50,28 @@ impl Simulator {
         let log_arg = log.display().to_string();
         args.extend(["--log", log_arg.as_str()]);
         args.extend(extra);
-        let (process, _) = Process::spawn(
+        let (process, bound) = Process::spawn(
             "tarsnode-sim",
             &binary("tarsnode-sim"),
             &args,
             &[],
             &dir.path().join("sim.log"),
         );
+        // `ip:port,ip:port,…`, one port for all.
+        let ports: Vec<u16> = bound
+            .split(',')
+            .map(|a| {
+                let (_, port) = a.rsplit_once(':').expect("ip:port");
+                port.parse().expect("a port number")
+            })
+            .collect();
+        assert!(
+            ports.iter().all(|p| *p == ports[0]) && (port == 0 || ports[0] == port),
+            "every node on one port: {bound}"
+        );
         Simulator {
             _process: process,
+            port: ports[0],
             log,
             _dir: dir,
         }

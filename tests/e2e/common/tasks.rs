@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{binary, free_port, Api, Platform, Process};
+use super::{binary, Api, Platform, Process};
 
 /// Submits a task and answers its number.
 pub async fn add_task(api: &Api, serial: bool, items: Vec<Value>) -> String {
@@ -60,7 +60,7 @@ pub fn start_runner(p: &Platform, id: &str) -> Process {
     env.push(("TARS_RUNNER_ID".into(), id.into()));
     env.push((
         "TARS_TASK_RUNNER_GRPC_ADDR".into(),
-        format!("127.0.0.1:{}", free_port()),
+        "127.0.0.1:0".to_string(),
     ));
     let (process, _) = Process::spawn(
         id,

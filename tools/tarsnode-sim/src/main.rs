@@ -23,7 +23,9 @@ use tars_protocol::server::{serve, ServerConfig};
     about = "Simulated tarsnode(s) serving tars.tarsnode.NodeObj"
 )]
 struct Args {
-    /// Address of one simulated node; repeat for more (e.g. 127.0.0.2:19385).
+    /// Address of one simulated node; repeat for more (e.g. 127.0.0.2:19385). Port 0
+    /// picks a free port, one for every address given port 0, as nodes share
+    /// `TARS_NODE_PORT`; the "listening on" line names it.
     #[arg(long = "listen")]
     listen: Vec<SocketAddr>,
     /// A range of node IPs, all on --port: `127.0.0.2-127.0.0.50`.
@@ -91,11 +93,20 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = tars_common::shutdown::on_signals();
     let mut tasks = tokio::task::JoinSet::new();
     let mut bound = Vec::new();
-    for addr in addrs {
+    // The port the first address given port 0 got, for the others given port 0.
+    let mut picked: Option<u16> = None;
+    for mut addr in addrs {
+        let pick = addr.port() == 0;
+        if let (true, Some(port)) = (pick, picked) {
+            addr.set_port(port);
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
+        if pick && picked.is_none() {
+            picked = Some(local.port());
+        }
         bound.push(local.to_string());
         let node = node::SimNode::new(
             local.ip().to_string(),

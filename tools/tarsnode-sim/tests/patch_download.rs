@@ -1,9 +1,11 @@
 //! The simulator's patchPro downloads the package from a patch server, as tarsnode does:
-//! a tiny in-memory tarspatch serves it over TCP, the simulator binary runs as a child
-//! process, and a NodeClient asks for the patch and polls its progress.
+//! a tiny in-memory tarspatch serves it over TCP (one chunk per permit the test hands
+//! out, so progress is seen mid-download for certain), the simulator binary runs as a
+//! child process, and a NodeClient asks for the patch and polls its progress.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -18,16 +20,22 @@ use tars_protocol::patch::{
     FileContent, FileInfo, PatchDispatcher, PatchServant, DEFAULT_CHUNK, PATCH_SERVANT,
 };
 use tars_protocol::server::{serve, ServerConfig};
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const PACKAGE: &str = "/TARSBatchPatching/App/Srv/App.Srv.tgz";
 
-/// A patch server holding its files in memory, slowed down per chunk so progress shows.
+/// A patch server holding its files in memory; each `download` answer waits for a
+/// permit of `gate`, so the test decides how far a download gets.
 struct MemPatch {
     files: HashMap<String, Vec<u8>>,
-    delay: Duration,
+    gate: Arc<Semaphore>,
 }
+
+/// More permits than any test's downloads need: the gate stays open.
+const OPEN: usize = 1 << 20;
 
 impl PatchServant for MemPatch {
     async fn list_file_info(&self, path: String) -> (i32, Vec<FileInfo>) {
@@ -46,7 +54,7 @@ impl PatchServant for MemPatch {
     }
 
     async fn download(&self, file: String, pos: i32) -> (i32, Vec<u8>) {
-        tokio::time::sleep(self.delay).await;
+        self.gate.acquire().await.expect("gate open").forget();
         let Some(data) = self.files.get(&file) else {
             return (-1, Vec::new());
         };
@@ -74,25 +82,56 @@ fn md5_hex(data: &[u8]) -> String {
     format!("{:x}", Md5::digest(data))
 }
 
-/// Serves `files` as tarspatch; returns the port.
-async fn start_patch_server(files: HashMap<String, Vec<u8>>, stop: &CancellationToken) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let servant = MemPatch {
-        files,
-        delay: Duration::from_millis(100),
-    };
-    let config = ServerConfig {
-        max_frame: MAX_FRAME_LEN,
-        ..ServerConfig::new(PATCH_SERVANT)
-    };
-    tokio::spawn(serve(
-        listener,
-        config,
-        Arc::new(PatchDispatcher(Arc::new(servant))),
-        stop.clone(),
-    ));
-    port
+/// A socket bound to `addr` with `SO_REUSEPORT` (and `SO_REUSEADDR`). Listening, it is
+/// the patch server's listener; kept without listening, it holds the port (connections
+/// are refused and no one else is given it) while sharing it with that listener.
+fn bound(addr: SocketAddr) -> TcpSocket {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    socket.set_reuseport(true).unwrap();
+    socket.bind(addr).unwrap();
+    socket
+}
+
+/// A patch server on a loopback port of its own.
+struct PatchServer {
+    port: u16,
+    /// Holds the port after the server stopped: nothing else can answer there.
+    held: TcpSocket,
+    stop: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl PatchServer {
+    /// Serves `files` as tarspatch, answering a download call per permit of `gate`.
+    fn start(files: HashMap<String, Vec<u8>>, gate: Arc<Semaphore>) -> PatchServer {
+        let listener = bound("127.0.0.1:0".parse().unwrap()).listen(1024).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ServerConfig {
+            max_frame: MAX_FRAME_LEN,
+            ..ServerConfig::new(PATCH_SERVANT)
+        };
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(
+            listener,
+            config,
+            Arc::new(PatchDispatcher(Arc::new(MemPatch { files, gate }))),
+            stop.clone(),
+        ));
+        PatchServer {
+            port: addr.port(),
+            held: bound(addr),
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the server; answers once its listener is closed.
+    async fn stop(self) -> TcpSocket {
+        self.stop.cancel();
+        self.task.await.unwrap().unwrap();
+        self.held
+    }
 }
 
 /// The simulator as a child process, killed when dropped.
@@ -195,16 +234,38 @@ async fn wait_patch(client: &NodeClient, version: &str) -> (PatchInfo, Vec<Patch
     }
 }
 
+/// Polls getPatchPercent until the patch of `version` has made progress.
+async fn wait_progress(client: &NodeClient, version: &str) -> PatchInfo {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ret, info) = client.get_patch_percent("App", "Srv", None).await.unwrap();
+        assert_eq!(ret, 0);
+        assert_eq!(info.version, version, "{info:?}");
+        if info.percent > 0 || !info.patching {
+            return info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the patch made no progress: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_downloads_the_package_and_checks_its_md5() {
-    let stop = CancellationToken::new();
     let package: Vec<u8> = (0..3 * DEFAULT_CHUNK + 1234)
         .map(|i| (i % 253) as u8)
         .collect();
     let md5 = md5_hex(&package);
     let files = HashMap::from([(PACKAGE.to_string(), package.clone())]);
-    let port = start_patch_server(files, &stop).await;
-    let patchobj = format!("tars.tarspatch.PatchObj@tcp -h 127.0.0.1 -p {port} -t 60000");
+    // The first chunk only, until the test has seen the progress it made.
+    let gate = Arc::new(Semaphore::new(1));
+    let server = PatchServer::start(files, gate.clone());
+    let patchobj = format!(
+        "tars.tarspatch.PatchObj@tcp -h 127.0.0.1 -p {} -t 60000",
+        server.port
+    );
     let sim = Sim::start(&["--listen", "127.0.0.1:0"]);
     let node = sim.client(0);
 
@@ -214,16 +275,19 @@ async fn patch_downloads_the_package_and_checks_its_md5() {
         .await
         .unwrap();
     assert_eq!(accepted.ret, 0, "{accepted:?}");
+    let midway = wait_progress(&node, "7").await;
+    assert!(
+        midway.patching && (1..100).contains(&midway.percent) && !midway.succ,
+        "progress is visible while downloading: {midway:?}"
+    );
+    gate.add_permits(OPEN);
     let (done, seen) = wait_patch(&node, "7").await;
     assert!(done.succ, "{done:?}");
     assert_eq!((done.percent, done.result.as_str()), (100, "patch succ"));
-    assert!(!seen.is_empty(), "progress is visible while downloading");
-    assert!(seen
-        .iter()
-        .all(|p| (0..100).contains(&p.percent) && !p.succ));
     assert!(
-        seen.iter().any(|p| p.percent > 0),
-        "progress grows: {seen:?}"
+        seen.iter()
+            .all(|p| (midway.percent..100).contains(&p.percent) && !p.succ),
+        "progress only grows and stays below 100 until the end: {seen:?}"
     );
     let downloads = sim.calls_of("download");
     assert_eq!(downloads.len(), 1, "{downloads:?}");
@@ -261,15 +325,17 @@ async fn patch_downloads_the_package_and_checks_its_md5() {
     assert_eq!(downloads[1]["ok"], false);
     assert_eq!(downloads[1]["md5"], md5.as_str());
     assert_eq!(downloads[1]["expected_md5"], wrong);
-    stop.cancel();
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_failures_are_reported_by_get_patch_percent() {
-    let stop = CancellationToken::new();
     let files = HashMap::from([(PACKAGE.to_string(), b"tiny".to_vec())]);
-    let port = start_patch_server(files, &stop).await;
-    let patchobj = format!("tars.tarspatch.PatchObj@tcp -h 127.0.0.1 -p {port}");
+    let server = PatchServer::start(files, Arc::new(Semaphore::new(OPEN)));
+    let patchobj = format!(
+        "tars.tarspatch.PatchObj@tcp -h 127.0.0.1 -p {}",
+        server.port
+    );
     let sim = Sim::start(&[
         "--listen",
         "127.0.0.1:0",
@@ -301,9 +367,8 @@ async fn patch_failures_are_reported_by_get_patch_percent() {
         "/TARSBatchPatching/App/Grp/App.Grp.tgz is not a file (listFileInfo returned -1)"
     );
 
-    // The patch server is gone: the call error is named.
-    stop.cancel();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The patch server is gone (its port held, refusing): the call error is named.
+    let _gone = server.stop().await;
     node.patch_pro(&request(&patchobj, &md5, "3"), None)
         .await
         .unwrap();
@@ -330,8 +395,9 @@ async fn patch_failures_are_reported_by_get_patch_percent() {
         .await
         .unwrap();
     assert_eq!(refused.ret, -1, "{refused:?}");
+    // No patch was started (patchPro records one before it answers, and starts its
+    // download then), so none can be downloading.
     let (ret, info) = failing.get_patch_percent("App", "Srv", None).await.unwrap();
     assert_eq!((ret, info), (0, PatchInfo::default()));
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(sim.calls_of("download").len(), 3);
 }

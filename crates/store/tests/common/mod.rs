@@ -1,5 +1,6 @@
 //! A throw-away database per test, on SQLite or MariaDB (`TARS_TEST_MYSQL_URL`, default
-//! `mysql://root@127.0.0.1:3306`), shared by the store's test suites.
+//! `mysql://root@127.0.0.1:3306`, through `tars-test-db`), shared by the store's test
+//! suites.
 
 #![allow(dead_code)]
 
@@ -7,37 +8,25 @@ use std::time::Duration;
 
 use sqlx::{Connection, MySqlConnection};
 use tars_store::{Store, StoreConfig};
-
-pub fn mysql_server() -> String {
-    std::env::var("TARS_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
+use tars_test_db::TestDatabase;
 
 pub struct Db {
     config: StoreConfig,
     _dir: tempfile::TempDir,
-    mysql_name: Option<String>,
+    /// The MariaDB database, dropped with this value.
+    mysql: Option<TestDatabase>,
 }
 
 impl Db {
     pub async fn new(mysql: bool, cache: Option<Duration>) -> Db {
         let dir = tempfile::tempdir().unwrap();
-        let mut mysql_name = None;
-        let database_url = if mysql {
-            let name = format!("tars_store_{}_{}", std::process::id(), rand_suffix());
-            let mut conn = MySqlConnection::connect(&mysql_server())
-                .await
-                .expect("MariaDB for store tests");
-            sqlx::query(&format!("CREATE DATABASE `{name}`"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            mysql_name = Some(name.clone());
-            Some(format!("{}/{name}", mysql_server()))
+        let database = if mysql {
+            Some(TestDatabase::create("tars_store").await)
         } else {
             None
         };
         let config = StoreConfig {
-            database_url,
+            database_url: database.as_ref().map(|d| d.url.clone()),
             data_dir: dir.path().to_path_buf(),
             max_connections: Some(2),
             acquire_timeout: Duration::from_secs(5),
@@ -46,7 +35,7 @@ impl Db {
         Db {
             config,
             _dir: dir,
-            mysql_name,
+            mysql: database,
         }
     }
 
@@ -55,12 +44,9 @@ impl Db {
     }
 
     pub async fn raw(&self, sql: &str) {
-        match &self.mysql_name {
-            Some(_) => {
-                let mut conn =
-                    MySqlConnection::connect(self.config.database_url.as_deref().unwrap())
-                        .await
-                        .unwrap();
+        match &self.mysql {
+            Some(database) => {
+                let mut conn = MySqlConnection::connect(&database.url).await.unwrap();
                 sqlx::query(sql).execute(&mut conn).await.unwrap();
             }
             None => {
@@ -71,51 +57,6 @@ impl Db {
             }
         }
     }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(name) = self.mysql_name.take() {
-            let server = mysql_server();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(drop_database(&server, &name));
-            })
-            .join();
-        }
-    }
-}
-
-/// Drops a test database. Connections still open on it go first: a test that panicked
-/// mid-transaction leaves its pool's connection holding metadata locks (sqlx rolls back
-/// on the connection's next use, which never comes), and DROP DATABASE would wait for
-/// them forever instead of letting the test fail.
-pub async fn drop_database(server: &str, name: &str) {
-    let Ok(mut conn) = MySqlConnection::connect(server).await else {
-        return;
-    };
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
-    )
-    .bind(name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap_or_default();
-    for id in ids {
-        let _ = sqlx::query(&format!("KILL {id}")).execute(&mut conn).await;
-    }
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-        .execute(&mut conn)
-        .await;
-}
-
-fn rand_suffix() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    N.fetch_add(1, Ordering::SeqCst)
 }
 
 /// One `#[tokio::test]` per backend for each listed `async fn(mysql: bool)`.

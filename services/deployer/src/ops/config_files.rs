@@ -6,22 +6,23 @@
 
 use tars_common::time::{format_api_time, now_local};
 use tars_proto::deployer::{
-    AddConfigFileRequest, ConfigFile, ConfigFileListRequest, ConfigHistory, ConfigHistoryPage,
-    NodeConfigFileListRequest, UpdateConfigFileRequest,
+    AddConfigFileRequest, ConfigFile, ConfigFileListRequest, ConfigHistory,
+    ConfigHistoryListRequest, ConfigHistoryPage, NodeConfigFileListRequest,
+    UpdateConfigFileRequest,
 };
 use tars_store::config_files::{
     ConfigDeletion, ConfigFileFilter, ConfigFileRow, ConfigHistoryRow, ConfigOrder, ConfigPlace,
     NewConfigFile, LEVEL_APP, LEVEL_NODE, LEVEL_SERVER,
 };
 use tars_store::server_conf::ServerFilter;
-use tars_store::{PageWindow, Store};
+use tars_store::Store;
 
 use super::limits::{self, config_files, config_history};
-use super::validate;
+use super::{paging, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 /// One file as the API shows it.
-pub fn config_file(row: ConfigFileRow) -> ConfigFile {
+pub fn to_config_file(row: ConfigFileRow) -> ConfigFile {
     ConfigFile {
         id: row.id,
         server_name: row.server_name.unwrap_or_default(),
@@ -73,6 +74,11 @@ pub fn describe(file: &ConfigFileRow) -> String {
     }
     text.push(')');
     text
+}
+
+/// The file with that id as the API shows it, or a 404.
+pub async fn config_file(store: &Store, id: i64) -> DeployerResult<ConfigFile> {
+    Ok(to_config_file(load(store, id).await?))
 }
 
 /// The file with that id, or a 404.
@@ -251,7 +257,7 @@ async fn node_files_for(
 }
 
 /// Adds a file; a server-level file also gets its node-level files.
-pub async fn add(
+pub async fn add_config_file(
     store: &Store,
     request: AddConfigFileRequest,
     max_bytes: usize,
@@ -331,11 +337,11 @@ pub async fn add(
             )),
             other => other.into(),
         })?;
-    Ok(config_file(load(store, id).await?))
+    config_file(store, id).await
 }
 
 /// Replaces a file's content and records why.
-pub async fn update(
+pub async fn update_config_file(
     store: &Store,
     request: UpdateConfigFileRequest,
     max_bytes: usize,
@@ -355,11 +361,11 @@ pub async fn update(
     if !found {
         return Err(file_not_found(request.id));
     }
-    Ok(config_file(load(store, request.id).await?))
+    config_file(store, request.id).await
 }
 
 /// Deletes a file (a server-level file with its node-level files) unless referenced.
-pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
+pub async fn delete_config_file(store: &Store, id: i64) -> DeployerResult<i64> {
     match store.delete_config_file(id).await? {
         ConfigDeletion::NotFound => Err(file_not_found(id)),
         ConfigDeletion::Referenced(files) => Err(DeployerError::Conflict(format!(
@@ -372,7 +378,7 @@ pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
 }
 
 /// Files of one place in the tree: application (1), set name/area/group (2-4) or server (5).
-pub async fn list(
+pub async fn config_file_list(
     store: &Store,
     request: ConfigFileListRequest,
 ) -> DeployerResult<Vec<ConfigFile>> {
@@ -429,14 +435,14 @@ pub async fn list(
         .list_config_files(&filter)
         .await?
         .into_iter()
-        .map(config_file)
+        .map(to_config_file)
         .collect())
 }
 
 /// The node-level files of server-level file `config_id`, one per node the server is
 /// deployed on: those missing (the server was deployed after the file was added) are
 /// created empty first, as TarsWeb does.
-pub async fn node_list(
+pub async fn node_config_file_list(
     store: &Store,
     request: NodeConfigFileListRequest,
 ) -> DeployerResult<Vec<ConfigFile>> {
@@ -514,11 +520,11 @@ pub async fn node_list(
     if !missing.is_empty() && store.add_missing_config_files(&missing).await? > 0 {
         files = store.list_config_files(&filter).await?;
     }
-    Ok(files.into_iter().map(config_file).collect())
+    Ok(files.into_iter().map(to_config_file).collect())
 }
 
 /// One history record.
-pub async fn history_record(store: &Store, id: i64) -> DeployerResult<ConfigHistory> {
+pub async fn config_file_history(store: &Store, id: i64) -> DeployerResult<ConfigHistory> {
     store
         .config_history_by_id(id)
         .await?
@@ -532,12 +538,13 @@ pub async fn history_record(store: &Store, id: i64) -> DeployerResult<ConfigHist
 }
 
 /// A file's history, newest first. The history of a deleted file stays readable.
-pub async fn history_list(
+pub async fn config_file_history_list(
     store: &Store,
-    config_id: i64,
-    window: Option<PageWindow>,
+    request: ConfigHistoryListRequest,
 ) -> DeployerResult<ConfigHistoryPage> {
-    let (count, rows) = store.config_history_page(config_id, window).await?;
+    let config_id = request.config_id;
+    let window = paging::history(request.page.as_ref())?;
+    let (count, rows) = store.config_history_page(config_id, Some(window)).await?;
     if count == 0 && store.config_file_by_id(config_id).await?.is_none() {
         return Err(file_not_found(config_id));
     }

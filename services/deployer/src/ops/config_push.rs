@@ -56,7 +56,11 @@ async fn targets_of(store: &Store, file: &ConfigFileRow) -> DeployerResult<Vec<N
 
 /// Tells every instance the files apply to to reload them. Unknown ids are refused before
 /// anything is sent.
-pub async fn push(store: &Store, nodes: &Nodes, ids: &[i64]) -> DeployerResult<Vec<CommandResult>> {
+pub async fn push_config_file(
+    store: &Store,
+    nodes: &Nodes,
+    ids: &[i64],
+) -> DeployerResult<Vec<CommandResult>> {
     if ids.is_empty() {
         return Err(DeployerError::bad_param("ids", "is required"));
     }

@@ -6,7 +6,7 @@ use tars_proto::deployer::{ConfigRef, ConfigRefDetail};
 use tars_store::config_refs::RefInsertion;
 use tars_store::{Store, StoreError};
 
-use super::config_files::{config_file, describe, file_not_found, load};
+use super::config_files::{describe, file_not_found, load, to_config_file};
 use super::limits::{self, config_references};
 use crate::error::{DeployerError, DeployerResult};
 
@@ -26,7 +26,11 @@ fn application_of(server_name: Option<&str>) -> &str {
 }
 
 /// Makes `config_id` reference `reference_id`.
-pub async fn add(store: &Store, config_id: i64, reference_id: i64) -> DeployerResult<ConfigRef> {
+pub async fn add_config_ref(
+    store: &Store,
+    config_id: i64,
+    reference_id: i64,
+) -> DeployerResult<ConfigRef> {
     limits::int("config_id", config_id, &config_references::CONFIG_ID)?;
     limits::int(
         "reference_id",
@@ -91,7 +95,7 @@ pub async fn add(store: &Store, config_id: i64, reference_id: i64) -> DeployerRe
 }
 
 /// Removes a reference.
-pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
+pub async fn delete_config_ref(store: &Store, id: i64) -> DeployerResult<i64> {
     if store.delete_config_ref(id).await? {
         Ok(id)
     } else {
@@ -103,7 +107,10 @@ pub async fn delete(store: &Store, id: i64) -> DeployerResult<i64> {
 }
 
 /// The references of a file, newest first, each with the file it points at.
-pub async fn list(store: &Store, config_id: i64) -> DeployerResult<Vec<ConfigRefDetail>> {
+pub async fn config_ref_list(
+    store: &Store,
+    config_id: i64,
+) -> DeployerResult<Vec<ConfigRefDetail>> {
     load(store, config_id).await?;
     Ok(store
         .config_refs_with_files(config_id)
@@ -112,7 +119,7 @@ pub async fn list(store: &Store, config_id: i64) -> DeployerResult<Vec<ConfigRef
         .map(|(reference, file)| ConfigRefDetail {
             id: reference.id,
             config_id: reference.config_id.unwrap_or_default(),
-            reference: Some(config_file(file)),
+            reference: Some(to_config_file(file)),
         })
         .collect())
 }

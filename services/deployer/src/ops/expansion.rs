@@ -63,7 +63,7 @@ fn obj_name(adapter: &AdapterConfRow) -> &str {
 }
 
 /// Lists the adapters each new node would get, each on a port free on that node.
-pub async fn preview(
+pub async fn expand_server_preview(
     store: &Store,
     request: ExpandServerPreviewRequest,
 ) -> DeployerResult<Vec<ExpandPreviewServer>> {
@@ -245,7 +245,7 @@ pub fn endpoint_for(source: &str, bind_ip: &str, port: u16) -> String {
 
 /// Creates the listed instances as copies of the source instance, in one transaction;
 /// answers the new servers.
-pub async fn expand(
+pub async fn expand_server(
     store: &Store,
     request: ExpandServerRequest,
 ) -> DeployerResult<Vec<ServerConf>> {

@@ -2,12 +2,12 @@
 //! so patch_tars (and TARS's own tools) can find it, and listed per server.
 
 use tars_common::time::{format_api_time, now_local};
-use tars_proto::deployer::{AddPackageRequest, Package, PackagePage};
+use tars_proto::deployer::{AddPackageRequest, Package, PackageListRequest, PackagePage};
 use tars_store::packages::{NewPackage, PackageRow};
-use tars_store::{PageWindow, Store};
+use tars_store::Store;
 
 use super::limits::{self, server_patchs};
-use super::validate;
+use super::{paging, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 fn package(row: PackageRow) -> Package {
@@ -20,8 +20,11 @@ fn package(row: PackageRow) -> Package {
     }
 }
 
-/// Records a kept package.
-pub async fn add(store: &Store, request: AddPackageRequest) -> DeployerResult<Package> {
+/// Records a kept package (`upload_and_publish` records its package here too).
+pub async fn upload_patch_package(
+    store: &Store,
+    request: AddPackageRequest,
+) -> DeployerResult<Package> {
     // The row names the server `App.Server` in a column narrower than either name's.
     validate::stored_name("application", &request.application, &server_patchs::SERVER)?;
     validate::name("module_name", &request.module_name)?;
@@ -65,16 +68,16 @@ pub async fn add(store: &Store, request: AddPackageRequest) -> DeployerResult<Pa
 }
 
 /// The packages of one server, newest first.
-pub async fn list(
+pub async fn server_patch_list(
     store: &Store,
-    application: &str,
-    module_name: &str,
-    window: Option<PageWindow>,
+    request: PackageListRequest,
 ) -> DeployerResult<PackagePage> {
+    let window = paging::history(request.page.as_ref())?;
+    let (application, module_name) = (&request.application, &request.module_name);
     validate::name("application", application)?;
     validate::name("module_name", module_name)?;
     let (count, rows) = store
-        .packages_of(&format!("{application}.{module_name}"), window)
+        .packages_of(&format!("{application}.{module_name}"), Some(window))
         .await?;
     Ok(PackagePage {
         count,

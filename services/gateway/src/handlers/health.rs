@@ -78,7 +78,7 @@ fn note(
             }
         }
         Err(err) => {
-            tracing::warn!(backend, error = %err.message, "readiness: backend is down");
+            tracing::warn!(backend, error = %err.message(), "readiness: backend is down");
             down.push(backend);
         }
     }

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
 use tars_nodes::{classify, NodeFailure};
 use tars_protocol::node::{NodeClient, PatchRequest, ServerState};
 use tars_store::task_effects::Instance;
@@ -20,16 +19,17 @@ use super::claim::LiveClaim;
 use super::instance_lock::InstanceLock;
 use super::patch_source;
 use super::{Executor, Stop};
-use crate::ops::add_task::{bak_flag, patch_id};
-use crate::status::item;
+use crate::parameters;
+use crate::status::TaskItemStatus;
+use tars_proto::task_runner::TaskParameters;
 
 /// How long the patch servant may take to copy a package into place.
 const PREPARE_TIMEOUT: Duration = Duration::from_secs(120);
 
-type Outcome = (i64, String);
+type Outcome = (TaskItemStatus, String);
 
 fn failed(log: impl Into<String>) -> Outcome {
-    (item::FAILED, log.into())
+    (TaskItemStatus::Failed, log.into())
 }
 
 fn call_error(node: &str, err: tars_protocol::CallError) -> Outcome {
@@ -103,11 +103,7 @@ pub(super) async fn execute(
         server: it.server_name.as_deref().unwrap_or_default(),
         node: it.node_name.as_deref().unwrap_or_default(),
     };
-    let params: Map<String, Value> = it
-        .parameters
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or_default();
+    let params = parameters::from_stored(it.parameters.as_deref());
     let client = match exec.nodes.client(&exec.store, t.node).await {
         Ok(c) => c,
         Err(err) => return Ok(failed(format!("cannot find node {}: {err}", t.node))),
@@ -128,7 +124,7 @@ pub(super) async fn execute(
         "patch_tars" | "grace_patch_tars" => {
             let grace = it.command.as_deref() == Some("grace_patch_tars");
             let (status, mut log) = patch(x, &params, user).await?;
-            if status != item::SUCCESS || bak_flag(&params) {
+            if status != TaskItemStatus::Success || params.bak_flag() {
                 return Ok((status, log));
             }
             let (status, restart_log) = if grace {
@@ -150,7 +146,7 @@ async fn start(x: &Item<'_>) -> Result<Outcome, Stop> {
     x.set_setting("active").await?;
     x.guard().await?;
     Ok(match x.client.start_server(t.app, t.server, None).await {
-        Ok(r) if r.ret == 0 => (item::SUCCESS, format!("start: {}", r.result)),
+        Ok(r) if r.ret == 0 => (TaskItemStatus::Success, format!("start: {}", r.result)),
         Ok(r) => failed(format!(
             "start failed on {} (ret {}): {}",
             t.node, r.ret, r.result
@@ -164,7 +160,7 @@ async fn stop(x: &Item<'_>) -> Result<Outcome, Stop> {
     x.set_setting("inactive").await?;
     x.guard().await?;
     Ok(match x.client.stop_server(t.app, t.server, None).await {
-        Ok(r) if r.ret == 0 => (item::SUCCESS, format!("stop: {}", r.result)),
+        Ok(r) if r.ret == 0 => (TaskItemStatus::Success, format!("stop: {}", r.result)),
         Ok(r) => failed(format!(
             "stop failed on {} (ret {}): {}",
             t.node, r.ret, r.result
@@ -194,7 +190,10 @@ async fn grace_restart(x: &Item<'_>) -> Result<Outcome, Stop> {
             .notify_server(t.app, t.server, "tars.gracerestart", None)
             .await
         {
-            Ok(r) if r.ret == 0 => (item::SUCCESS, format!("grace restart: {}", r.result)),
+            Ok(r) if r.ret == 0 => (
+                TaskItemStatus::Success,
+                format!("grace restart: {}", r.result),
+            ),
             Ok(r) => failed(format!(
                 "grace restart failed on {} (ret {}): {}",
                 t.node, r.ret, r.result
@@ -204,9 +203,9 @@ async fn grace_restart(x: &Item<'_>) -> Result<Outcome, Stop> {
     )
 }
 
-async fn patch(x: &Item<'_>, params: &Map<String, Value>, user: &str) -> Result<Outcome, Stop> {
+async fn patch(x: &Item<'_>, params: &TaskParameters, user: &str) -> Result<Outcome, Stop> {
     let (exec, t) = (x.exec, &x.t);
-    let Some(id) = patch_id(params) else {
+    let Some(id) = params.patch_id else {
         return Ok(failed("parameters.patch_id is missing"));
     };
     let Some(package) = exec.store.patch_by_id(id).await? else {
@@ -295,7 +294,7 @@ async fn patch(x: &Item<'_>, params: &Map<String, Value>, user: &str) -> Result<
         .set_patch_version(&x.claim.fence, t.instance(), &id.to_string(), user, now)
         .await?;
     Item::fenced(written)?;
-    Ok((item::SUCCESS, format!("patched to version {id}")))
+    Ok((TaskItemStatus::Success, format!("patched to version {id}")))
 }
 
 async fn undeploy(x: &Item<'_>) -> Result<Outcome, Stop> {
@@ -328,7 +327,7 @@ async fn undeploy(x: &Item<'_>) -> Result<Outcome, Stop> {
         .await?;
     Item::fenced(written)?;
     Ok((
-        item::SUCCESS,
+        TaskItemStatus::Success,
         format!("{destroy_log}; removed from the registry"),
     ))
 }

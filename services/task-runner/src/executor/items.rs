@@ -10,7 +10,7 @@ use tars_store::tasks::TaskItemRow;
 use super::claim::LiveClaim;
 use super::instance_lock::{InstanceLock, LockFailure, LockRequest};
 use super::{commands, Executor, Stop};
-use crate::status::item;
+use crate::status::{is_terminal, TaskItemStatus};
 
 /// The longest item log kept: `t_task_item.log` is a TEXT column (64 KiB).
 const MAX_LOG_BYTES: usize = 16 * 1024;
@@ -24,10 +24,12 @@ pub(super) async fn execute(exec: &Arc<Executor>, claim: &LiveClaim) -> Result<(
     let items = exec.store.task_items(task_no).await?;
     let user = task.user_name.unwrap_or_default();
     if task.serial.unwrap_or(0) != 0 {
-        let mut failed = items.iter().any(|i| i.status == Some(item::FAILED));
+        let mut failed = items
+            .iter()
+            .any(|i| i.status == Some(TaskItemStatus::Failed as i64));
         for it in &items {
             let status = run_item(exec, claim, it, failed, &user).await?;
-            failed |= status == item::FAILED;
+            failed |= status == TaskItemStatus::Failed as i64;
         }
         return Ok(());
     }
@@ -64,8 +66,8 @@ async fn run_item(
     cancel: bool,
     user: &str,
 ) -> Result<i64, Stop> {
-    let status = it.status.unwrap_or(item::NOT_START);
-    if item::is_terminal(status) {
+    let status = it.status.unwrap_or(TaskItemStatus::NotStart as i64);
+    if is_terminal(status) {
         return Ok(status);
     }
     let fence = &claim.fence;
@@ -74,10 +76,16 @@ async fn run_item(
         let log = "cancelled: an earlier item failed";
         return match exec
             .store
-            .finish_task_item(fence, &it.item_no, item::CANCEL, log, now())
+            .finish_task_item(
+                fence,
+                &it.item_no,
+                TaskItemStatus::Cancel as i64,
+                log,
+                now(),
+            )
             .await?
         {
-            true => Ok(item::CANCEL),
+            true => Ok(TaskItemStatus::Cancel as i64),
             false => Err(Stop::LeaseLost),
         };
     }
@@ -112,10 +120,16 @@ async fn run_item(
             );
             return match exec
                 .store
-                .finish_task_item(fence, &it.item_no, item::FAILED, &log, now())
+                .finish_task_item(
+                    fence,
+                    &it.item_no,
+                    TaskItemStatus::Failed as i64,
+                    &log,
+                    now(),
+                )
                 .await?
             {
-                true => Ok(item::FAILED),
+                true => Ok(TaskItemStatus::Failed as i64),
                 false => Err(Stop::LeaseLost),
             };
         }
@@ -132,12 +146,12 @@ async fn run_item(
         let log = truncate_log(log);
         if !exec
             .store
-            .finish_task_item(fence, &it.item_no, status, &log, now())
+            .finish_task_item(fence, &it.item_no, status as i64, &log, now())
             .await?
         {
             return Err(Stop::LeaseLost);
         }
-        Ok(status)
+        Ok(status as i64)
     }
     .await;
     lock.release().await;

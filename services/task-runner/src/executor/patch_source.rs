@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use tars_protocol::client::ClientConfig;
-use tars_protocol::endpoint::{parse_endpoint, parse_obj_proxy};
 use tars_protocol::patch::PatchClient;
 use tars_store::Store;
 
@@ -16,37 +15,13 @@ pub struct PatchSource {
     pub addr: String,
 }
 
-/// Resolves `patch_obj`: a full proxy string (`Obj@tcp -h H -p P`) is used as is; a bare
+/// Resolves `patch_obj` (`TARS_PATCH_OBJ`): a full proxy string is used as is, a bare
 /// object name is looked up among the registered adapters, as tarsregistry would.
 pub async fn resolve(store: &Store, patch_obj: &str) -> Result<PatchSource, String> {
-    if patch_obj.contains('@') {
-        let proxy = parse_obj_proxy(patch_obj)
-            .map_err(|e| format!("TARS_PATCH_OBJ {patch_obj:?} is invalid: {e}"))?;
-        let endpoint = proxy
-            .endpoints
-            .first()
-            .ok_or_else(|| format!("TARS_PATCH_OBJ {patch_obj:?} names no endpoint"))?;
-        return Ok(PatchSource {
-            proxy: patch_obj.to_string(),
-            addr: endpoint.socket_addr(),
-        });
-    }
-    let endpoints = store
-        .servant_endpoints(patch_obj)
-        .await
-        .map_err(|e| format!("cannot look up the patch servant {patch_obj}: {e}"))?;
-    let endpoint = endpoints
-        .iter()
-        .find_map(|e| parse_endpoint(e).ok().map(|parsed| (e, parsed)))
-        .ok_or_else(|| {
-            format!(
-                "the patch servant {patch_obj} is not registered (no adapter serves it); set \
-                 TARS_PATCH_OBJ to `{patch_obj}@tcp -h <host> -p <port>`"
-            )
-        })?;
+    let found = tars_nodes::servants::resolve(store, patch_obj, "TARS_PATCH_OBJ").await?;
     Ok(PatchSource {
-        proxy: format!("{patch_obj}@{}", endpoint.0),
-        addr: endpoint.1.socket_addr(),
+        proxy: found.proxy,
+        addr: found.addr,
     })
 }
 

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-use tars_proto::task_runner::AddTaskRequest;
+use tars_proto::task_runner::{AddTaskRequest, TaskParameters};
 use tars_store::tasks::{NewTask, NewTaskItem};
 use tars_store::Store;
 
 use crate::error::{TaskError, TaskResult};
+use crate::parameters::to_stored;
 
 /// Commands a task item may carry.
 pub const COMMANDS: [&str; 7] = [
@@ -31,59 +31,27 @@ pub fn new_task_no() -> String {
     format!("{millis:012x}{:08x}", rand::random::<u32>())
 }
 
-fn parameters(index: usize, command: &str, json: &str) -> TaskResult<Map<String, Value>> {
-    let param = |field: &str| format!("items[{index}].parameters{field}");
-    let map = if json.trim().is_empty() {
-        Map::new()
-    } else {
-        match serde_json::from_str::<Value>(json) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            _ => return Err(TaskError::bad_param(&param(""), "must be an object")),
-        }
-    };
+/// The item's parameters; a patch needs all three (their types are the gateway's check).
+fn parameters(
+    index: usize,
+    command: &str,
+    parameters: Option<&TaskParameters>,
+) -> TaskResult<TaskParameters> {
+    let parameters = parameters.cloned().unwrap_or_default();
     if command.contains("patch_tars") {
-        for field in ["patch_id", "bak_flag", "update_text"] {
-            if map.get(field).is_none_or(Value::is_null) {
-                return Err(TaskError::bad_param(
-                    &param(&format!(".{field}")),
-                    format!("is required for {command}"),
-                ));
-            }
-        }
-        let patch_id = &map["patch_id"];
-        let ok = match patch_id {
-            Value::Number(n) => n.as_i64().is_some(),
-            Value::String(s) => s.trim().parse::<i64>().is_ok(),
-            _ => false,
-        };
-        if !ok {
+        let given = [
+            ("patch_id", parameters.patch_id.is_some()),
+            ("bak_flag", parameters.bak_flag.is_some()),
+            ("update_text", parameters.update_text.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(_, given)| !given) {
             return Err(TaskError::bad_param(
-                &param(".patch_id"),
-                "must be a package id (an integer)",
+                &format!("items[{index}].parameters.{field}"),
+                format!("is required for {command}"),
             ));
         }
     }
-    Ok(map)
-}
-
-/// The package id of a patch item.
-pub fn patch_id(parameters: &Map<String, Value>) -> Option<i64> {
-    match parameters.get("patch_id")? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Whether `bak_flag` is set (true, 1, "1", "true").
-pub fn bak_flag(parameters: &Map<String, Value>) -> bool {
-    match parameters.get("bak_flag") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        Some(Value::String(s)) => matches!(s.trim(), "1" | "true" | "True"),
-        _ => false,
-    }
+    Ok(parameters)
 }
 
 /// TARS's `t_task_item` holds shorter names than `t_server_conf` (application 30,
@@ -158,7 +126,7 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
                 format!("`{}` is not one of {}", item.command, COMMANDS.join(", ")),
             ));
         }
-        let params = parameters(i, &item.command, &item.parameters_json)?;
+        let params = parameters(i, &item.command, item.parameters.as_ref())?;
         let server = store.server_by_id(item.server_id).await?.ok_or_else(|| {
             TaskError::NotFound(format!(
                 "items[{i}].server_id: no server with id {}",
@@ -172,7 +140,7 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
             .entry(format!("{app}.{name}@{}", server.node_name).to_lowercase())
             .or_default()
             .push(item.server_id);
-        if let Some(id) = patch_id(&params) {
+        if let Some(id) = params.patch_id {
             let Some(package) = store.patch_by_id(id).await? else {
                 return Err(TaskError::NotFound(format!(
                     "items[{i}].parameters.patch_id: no package with id {id}; upload one with upload_patch_package"
@@ -198,7 +166,7 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
             node_name: server.node_name,
             set_name: set_label(server.set_name, server.set_area, server.set_group),
             command: item.command.clone(),
-            parameters: Value::Object(params).to_string(),
+            parameters: to_stored(&params),
         });
     }
     let mut repeated: Vec<String> = instances

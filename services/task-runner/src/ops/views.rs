@@ -9,7 +9,8 @@ use tars_store::tasks::{QueueRow, TaskFilter, TaskItemRow, TaskRow};
 use tars_store::Store;
 
 use crate::error::{TaskError, TaskResult};
-use crate::status;
+use crate::parameters::from_stored;
+use crate::status::{self, TaskStatus};
 
 /// A task's answer from its row, its queue row (none for tasks written by other tools)
 /// and its items.
@@ -18,17 +19,17 @@ fn view(row: TaskRow, queue: Option<&QueueRow>, items: Vec<TaskItemRow>) -> Task
     let (queued, task_status) = match queue {
         Some(q) if q.finished_at.is_some() => (false, status::finished_task_status(&statuses)),
         // Claimed once at least: running, or waiting for a retry or a takeover.
-        Some(q) if q.claimed_by.is_some() || q.attempts > 0 => (false, status::task::RUNNING),
-        None if statuses.iter().all(|s| status::item::is_terminal(*s)) => {
+        Some(q) if q.claimed_by.is_some() || q.attempts > 0 => (false, TaskStatus::Running),
+        None if statuses.iter().all(|s| status::is_terminal(*s)) => {
             (false, status::finished_task_status(&statuses))
         }
-        _ => (true, status::task::NOT_START),
+        _ => (true, TaskStatus::NotStart),
     };
     TaskView {
         queued,
         task_no: row.task_no,
         serial: row.serial.unwrap_or(0) != 0,
-        status: task_status,
+        status: task_status as i32,
         create_time: format_api_time(row.create_time),
         user_name: row.user_name.unwrap_or_default(),
         items: items
@@ -42,11 +43,11 @@ fn view(row: TaskRow, queue: Option<&QueueRow>, items: Vec<TaskItemRow>) -> Task
                     server_name: i.server_name.unwrap_or_default(),
                     node_name: i.node_name.unwrap_or_default(),
                     command: i.command.unwrap_or_default(),
-                    parameters_json: i.parameters.unwrap_or_default(),
+                    parameters: Some(from_stored(i.parameters.as_deref())),
                     start_time: format_api_time(i.start_time),
                     end_time: format_api_time(i.end_time),
                     status: s as i32,
-                    status_info: status::item::name(s).to_string(),
+                    status_info: status::item_name(s).to_string(),
                     execute_info: i.log.unwrap_or_default(),
                 }
             })

@@ -1,0 +1,8 @@
+//! API tokens, for the gateways' ticket checks (no endpoint of their own).
+
+rpc_area! {
+    "ActiveTokens" active_tokens(Empty) -> pb::TokenList { tokens } =
+        |s, _| ops::tokens::active_tokens(&s.store);
+    "LookupToken" lookup_token(pb::TokenHash) -> pb::TokenLookupReply { token } =
+        |s, r| ops::tokens::lookup_token(&s.store, &r.sha256_hex);
+}
