@@ -5,7 +5,8 @@ COPY . .
 RUN cargo build --release --workspace --bins
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+# curl: the compose stack's healthchecks probe the gateways' /readyz with it.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/tars-platform /src/target/release/tars-gateway \
      /src/target/release/tars-deployer /src/target/release/tars-task-runner \
      /src/target/release/tars-monitor /src/target/release/tarsnode-sim \

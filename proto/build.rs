@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "protos/config_files.proto",
         "protos/packages.proto",
         "protos/expansion.proto",
+        "protos/resource.proto",
+        "protos/auth.proto",
         "protos/task_runner.proto",
         "protos/monitor.proto",
     ];
@@ -36,6 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".tars.deployer.PackagePage",
         ".tars.deployer.ExpandPreviewServer",
         ".tars.deployer.NodePort",
+        ".tars.deployer.AuthGrantRow",
+        ".tars.deployer.AuditRow",
+        ".tars.deployer.AuditPage",
         ".tars.monitor.StatRow",
         ".tars.monitor.PropertyRow",
     ];

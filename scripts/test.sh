@@ -33,6 +33,22 @@ if ! command -v curl >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq curl
 fi
 
+# The resource tests install tarsnode over SSH into a real OpenSSH server, which the tests
+# start on loopback with their own host and user keys (no system sshd is configured).
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null 2>&1; then
+  echo "test.sh: installing openssh-server for the resource (install_tars_node) tests" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client
+fi
+
+# The fleet test puts Debian's nginx in front of two gateways (started by the test on a
+# loopback port with its own configuration; no system nginx is configured or started).
+if [ ! -x /usr/sbin/nginx ]; then
+  echo "test.sh: installing nginx for the fleet (load balancer) test" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx
+fi
+
 # The end-to-end tests spawn every service binary, so build them all first.
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast

@@ -2,6 +2,7 @@
 //! gateway, deployer, task-runner and monitor with embedded defaults), plus admin
 //! commands for API tokens.
 
+mod auth;
 mod standalone;
 mod tokens;
 
@@ -23,6 +24,11 @@ enum Command {
         #[command(subcommand)]
         command: tokens::TokenCommand,
     },
+    /// Manage per-application roles (grants): who may act on which application.
+    Auth {
+        #[command(subcommand)]
+        command: auth::AuthCommand,
+    },
 }
 
 // Request handling allocates many small buffers from several threads; mimalloc's
@@ -39,5 +45,6 @@ async fn main() -> anyhow::Result<()> {
             standalone::serve().await
         }
         Command::Token { command } => tokens::run(command).await,
+        Command::Auth { command } => auth::run(command).await,
     }
 }

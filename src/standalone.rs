@@ -50,6 +50,9 @@ fn start_backends(
 
 /// Runs the platform until SIGINT/SIGTERM or until a service fails.
 pub async fn serve() -> anyhow::Result<()> {
+    // One recorder for every service of the process, before any of them records.
+    tars_common::metrics::install();
+    let metrics_config = tars_common::metrics::MetricsConfig::from_env()?;
     let store_config = StoreConfig::from_env()?;
     let store = Store::open(&store_config)
         .await
@@ -94,6 +97,14 @@ pub async fn serve() -> anyhow::Result<()> {
         }
         patch_proxy = Some(proxy);
     }
+    tars_deployer::audit::spawn_purge(
+        store.clone(),
+        deployer_settings.audit_retention_days,
+        shutdown.clone(),
+    );
+    store.spawn_pool_metrics(shutdown.clone());
+    // The gateway serves /metrics on its HTTP port; TARS_METRICS_ADDR adds a listener.
+    let metrics_addr = tars_common::metrics::start(&metrics_config, shutdown.clone()).await?;
     let mut tasks = JoinSet::new();
     let task_runner = tars_task_runner::start(store.clone(), runner_config, shutdown.clone())?;
     let backends = start_backends(&store, deployer_settings, &task_runner, monitor_config);
@@ -111,6 +122,12 @@ pub async fn serve() -> anyhow::Result<()> {
         let _ = writeln!(
             std::io::stdout(),
             "tars-platform serving packages at {proxy}"
+        );
+    }
+    if let Some(addr) = metrics_addr {
+        let _ = writeln!(
+            std::io::stdout(),
+            "tars-platform serving metrics at http://{addr}/metrics"
         );
     }
     tracing::info!(%http_addr, "standalone platform started");

@@ -35,6 +35,12 @@ impl Platform {
             .output()
             .expect("token create");
         let ticket = String::from_utf8(token.stdout).unwrap().trim().to_string();
+        let granted = Command::new(binary)
+            .args(["auth", "grant", "bench", "admin"])
+            .envs(all.iter().cloned())
+            .output()
+            .expect("auth grant");
+        assert!(granted.status.success(), "auth grant bench admin failed");
         let mut child = Command::new(binary)
             .envs(all.iter().cloned())
             .stdout(Stdio::piped())

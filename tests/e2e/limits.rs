@@ -462,6 +462,7 @@ async fn every_column_takes_its_longest_value_and_refuses_one_more(backend: Back
     // ticket whose user name does not fit is refused on every write.
     for (user, accepted) in [("u".repeat(30), true), ("u".repeat(31), false)] {
         let ticket = fx.p.create_token(&user, None);
+        fx.p.grant(&user, "operator", Some("Shop"));
         let api = fx.p.api.with_ticket(Some(&ticket));
         let body = deploy_body("Shop", &format!("User{}", fx.unique()), "10.0.0.4", 10001);
         let answer = api.post_json("/api/deploy_server", &body).await;

@@ -5,7 +5,8 @@
 //!
 //! The examples name nodes 10.0.0.5 and 10.0.0.6 and a made-up task number; the test
 //! stands loopback nodes of its own and the task `add_task` answered in for them, and
-//! the query-server double for the monitoring examples.
+//! the query-server double for the monitoring examples, and a machine behind a real sshd
+//! (10.0.0.8 in the examples) for install_tars_node and uninstall_tars_node.
 //! Before the examples, it adds the application-level file `add_config_ref`'s example
 //! refers to (file 1), which no other example creates.
 
@@ -14,11 +15,14 @@ use serde_json::{json, Value};
 use crate::common::packages::{curl, make_package, node_env};
 use crate::common::query_sim::QuerySim;
 use crate::common::sim::{fresh_ips, Simulator};
+use crate::common::sshd::{resource_env, Machines, Sshd};
 use crate::common::tasks::wait_task;
 use crate::common::{Backend, Platform};
 
 const EXAMPLE_NODES: [&str; 2] = ["10.0.0.5", "10.0.0.6"];
 const EXAMPLE_TASK: &str = "019a1b2c3d4e5f60a1b2";
+/// The machine the 资源 examples install tarsnode on and remove it from.
+const EXAMPLE_MACHINE: &str = "10.0.0.8";
 
 /// An example value as query-string or form text.
 fn as_text(value: &Value) -> String {
@@ -39,10 +43,23 @@ fn success_schema(doc: &Value, op: &Value, content_type: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_example_answers_as_documented() {
-    let ips = fresh_ips(2);
-    let sim = Simulator::on_free_port(&ips, &[]);
+    let ips = fresh_ips(3);
+    let sim = Simulator::on_free_port(&ips[..2], &[]);
     let queries = QuerySim::start(&[]);
-    let p = Platform::start_with(Backend::Sqlite, node_env(sim.port, &queries.env())).await;
+    // The 资源 examples install onto a machine of their own, over a real sshd.
+    let machine = ips[2].clone();
+    let sshd = Sshd::start(std::slice::from_ref(&machine));
+    let machines = Machines::new(vec![machine.clone()]);
+    let known_hosts = sshd.known_hosts("known_hosts", std::slice::from_ref(&machine));
+    let mut options = node_env(sim.port, &queries.env());
+    options
+        .env
+        .extend(resource_env(&machines, &sshd, &sshd.user_key, &known_hosts));
+    options.env.push((
+        "TARS_REGISTRY_LOCATOR".into(),
+        "tcp -h 127.0.0.1 -p 17890".into(),
+    ));
+    let p = Platform::start_with(Backend::Sqlite, options).await;
     let client = p.api.client().clone();
 
     let doc: Value = client
@@ -78,7 +95,8 @@ async fn every_documented_example_answers_as_documented() {
         let substitute = |text: &str| {
             let mut text = text
                 .replace(EXAMPLE_NODES[0], &ips[0])
-                .replace(EXAMPLE_NODES[1], &ips[1]);
+                .replace(EXAMPLE_NODES[1], &ips[1])
+                .replace(EXAMPLE_MACHINE, &machine);
             if !task_no.is_empty() {
                 text = text.replace(EXAMPLE_TASK, &task_no);
             }

@@ -7,6 +7,7 @@ use std::any::TypeId;
 
 use serde_json::Value;
 use tars_proto::ERROR_TABLE;
+use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Schema, SchemaType, Type};
@@ -31,7 +32,42 @@ struct Entry {
     doc: &'static str,
     backend: &'static str,
     rpc: &'static str,
+    /// `any`, `developer`, `operator` or `admin`.
+    role: &'static str,
+    /// `read` or `write` (recorded in the audit log).
+    access: &'static str,
 }
+
+/// What the caller needs, in words, for the operation's description.
+fn role_text(role: &str, access: &str, list: bool) -> String {
+    let needs = match role {
+        "any" => "any valid ticket".to_string(),
+        "admin" => "the `admin` role".to_string(),
+        role if list => format!(
+            "the `{role}` role; answers only the applications and servers the caller holds it on"
+        ),
+        role => format!(
+            "the `{role}` role on the target's application or server (or `*`, or `admin`); 403 otherwise, and nothing is done"
+        ),
+    };
+    let audited = if access == "write" {
+        " Recorded in the audit log (`audit_log`)."
+    } else {
+        ""
+    };
+    format!("**Role:** {needs}.{audited}")
+}
+
+/// Lists that filter to what the caller may read, rather than refuse.
+const FILTERED_LISTS: &[&str] = &[
+    "tree",
+    "server_list",
+    "inactive_server_list",
+    "server_notify_list",
+    "cascade_select_server",
+    "task_list",
+    "audit_log",
+];
 
 /// The document under construction.
 #[derive(Default)]
@@ -86,6 +122,8 @@ macro_rules! named {
 
 named!(
     AdapterConf,
+    AuditPage,
+    AuthGrantRow,
     CommandResult,
     ConfigFile,
     ConfigHistory,
@@ -107,6 +145,7 @@ named!(
     StatRow,
     Task,
     TaskAnswer,
+    TarsNodeResult,
     TreeNode,
 );
 
@@ -142,10 +181,17 @@ impl Builder {
                 .tag(e.tag)
                 .summary(Some(summary.trim()))
                 .description(Some(format!(
-                    "{}\n\nAlso at `/server/api/{}`; {rpc}.",
+                    "{}\n\n{}\n\nAlso at `/server/api/{}`; {rpc}.",
                     e.doc.trim(),
+                    role_text(e.role, e.access, FILTERED_LISTS.contains(&e.name)),
                     e.name
                 )))
+                .extensions(Some(
+                    ExtensionsBuilder::new()
+                        .add("x-tars-role", e.role)
+                        .add("x-tars-access", e.access)
+                        .build(),
+                ))
                 .operation_id(Some(match (e.methods.len(), get) {
                     (2, true) => format!("{}_get", e.name),
                     _ => e.name.to_string(),
@@ -356,7 +402,7 @@ fn camel(rpc: &str) -> String {
 macro_rules! document_paths {
     ($( $tag:literal {
         $( $(#[doc = $doc:literal])* $name:ident [$($method:ident)+] $body:ident
-            $input:ty => $output:ty = $backend:ident . $rpc:ident; )*
+            $input:ty => $output:ty = $backend:ident . $rpc:ident : $role:ident $access:ident; )*
     } )*) => {
         fn add_all(builder: &mut Builder) {
             $({
@@ -369,6 +415,8 @@ macro_rules! document_paths {
                     doc: concat!($($doc, "\n"),*),
                     backend: stringify!($backend),
                     rpc: stringify!($rpc),
+                    role: stringify!($role),
+                    access: stringify!($access),
                 });)*
             })*
         }
@@ -393,7 +441,13 @@ mod tests {
         let doc = serde_json::to_value(document()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 47, "every endpoint of the table");
+        assert_eq!(paths.len(), 53, "every endpoint of the table");
+        assert_eq!(paths["/api/add_task"]["post"]["x-tars-role"], "operator");
+        assert_eq!(paths["/api/tree"]["get"]["x-tars-role"], "developer");
+        assert_eq!(
+            paths["/api/install_tars_node"]["get"]["x-tars-access"],
+            "write"
+        );
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();

@@ -10,9 +10,10 @@ use tars_proto::task_runner as tr;
 use utoipa::ToSchema;
 
 pub use tars_proto::deployer::{
-    AdapterConf, CommandResult, ConfigFile, ConfigHistory, ConfigHistoryPage, ConfigRef,
-    ConfigRefDetail, DeployServerReply, ExpandPreviewServer, NodePort, Package, PackagePage,
-    ProfileTemplate, RealtimeState, ServerConf, ServerNotifyPage, TarsNodeResult, TreeNode,
+    AdapterConf, AuditPage, AuthGrantRow, CommandResult, ConfigFile, ConfigHistory,
+    ConfigHistoryPage, ConfigRef, ConfigRefDetail, DeployServerReply, ExpandPreviewServer,
+    NodePort, Package, PackagePage, ProfileTemplate, RealtimeState, ServerConf, ServerNotifyPage,
+    TarsNodeResult, TreeNode,
 };
 pub use tars_proto::monitor::{PropertyRow, StatRow};
 
@@ -82,17 +83,30 @@ deleted!(
 pub struct ExpandServerData {
     /// The new instances, as server_list shows them.
     pub server_conf: Vec<ServerConf>,
-    /// Installing tarsnode on new machines (the resource module) is not enabled, so this
-    /// is always empty, as the document says it is then.
+    /// With the resource module on: one row per new machine without a node (installed
+    /// with `install_node=1`, else reported). Empty without the module, as the document
+    /// says.
     pub tars_node_rst: Vec<TarsNodeResult>,
 }
 
-impl FromReply<pb::ServerConfList> for ExpandServerData {
-    fn from_reply(reply: pb::ServerConfList) -> ExpandServerData {
+impl FromReply<pb::ExpandServerReply> for ExpandServerData {
+    fn from_reply(reply: pb::ExpandServerReply) -> ExpandServerData {
         ExpandServerData {
             server_conf: reply.servers,
-            tars_node_rst: Vec::new(),
+            tars_node_rst: reply.tars_node_rst,
         }
+    }
+}
+
+impl FromReply<pb::AuthGrantList> for Vec<AuthGrantRow> {
+    fn from_reply(reply: pb::AuthGrantList) -> Vec<AuthGrantRow> {
+        reply.grants
+    }
+}
+
+impl FromReply<pb::TarsNodeResults> for Vec<TarsNodeResult> {
+    fn from_reply(reply: pb::TarsNodeResults) -> Vec<TarsNodeResult> {
+        reply.results
     }
 }
 
@@ -100,7 +114,9 @@ impl FromReply<pb::ServerConfList> for ExpandServerData {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum TaskAnswer {
+    /// Accepted, and no runner has taken it yet.
     Queued(Queued),
+    /// Taken by a runner (running or ended): the task with its items.
     Task(Task),
 }
 
@@ -115,28 +131,44 @@ pub struct Queued {
 /// A task and its items; statuses are numbered as TARS's AdminReg.tars numbers them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Task {
+    /// The task's number, as add_task answered it.
     pub task_no: String,
+    /// Whether the items run one after another (stopping at the first failure) rather than
+    /// all at once.
     pub serial: bool,
     /// 0 not started, 1 preparing, 2 running, 3 success, 4 failed, 5 cancelled, 6 partly
     /// failed.
     pub status: i32,
+    /// When the task was accepted, `YYYY-MM-DD HH:MM:SS` (server local time).
     pub create_time: String,
+    /// Who submitted it (the ticket's user).
     pub user_name: String,
+    /// Its items, in the order given.
     pub items: Vec<TaskItem>,
 }
 
 /// One item of a task.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskItem {
+    /// The task it belongs to.
     pub task_no: String,
+    /// The item's number within the task (`<task_no>-0000`, `-0001` …, in the order given).
     pub item_no: String,
+    /// The instance's application.
     pub application: String,
+    /// The instance's server name.
     pub server_name: String,
+    /// The node the instance runs on.
     pub node_name: String,
+    /// What the item does: `start`, `stop`, `restart`, `grace_restart`, `patch_tars`,
+    /// `grace_patch_tars` or `undeploy_tars`.
     pub command: String,
     /// The parameters as given.
     pub parameters: TaskParameters,
+    /// When the item started running, `YYYY-MM-DD HH:MM:SS` (server local time); empty
+    /// before.
     pub start_time: String,
+    /// When it ended, same format; empty before.
     pub end_time: String,
     /// 0 not started, 1 preparing, 2 running, 3 success, 4 failed, 5 cancelled, 6 paused.
     pub status: i32,

@@ -1,6 +1,8 @@
 //! Lists of address blocks in configuration (`TARS_TRUSTED_PROXIES`,
-//! `TARS_PATCH_WRITERS`): CIDR blocks or single addresses, separated by commas or spaces.
+//! `TARS_PATCH_WRITERS`, `TARS_METRICS_ALLOW`): CIDR blocks or single addresses,
+//! separated by commas or spaces; [`AllowList`] for the ones that decide who may call.
 
+use std::fmt;
 use std::net::IpAddr;
 
 pub use ipnet::IpNet;
@@ -43,6 +45,60 @@ pub fn parse_networks(text: &str) -> Result<Vec<IpNet>, String> {
 pub fn contains(nets: &[IpNet], ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     nets.iter().any(|net| net.contains(&ip))
+}
+
+/// Who may call something, by TCP peer address: blocks and addresses, or nobody
+/// (`none`). `TARS_PATCH_WRITERS` and `TARS_METRICS_ALLOW` are such lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    nets: Vec<IpNet>,
+}
+
+impl Default for AllowList {
+    /// Loopback only: [`AllowList::DEFAULT`].
+    fn default() -> AllowList {
+        AllowList::parse(AllowList::DEFAULT).expect("valid")
+    }
+}
+
+impl AllowList {
+    /// Loopback only, the default of every allow-list: `127.0.0.0/8` and `::1`.
+    pub const DEFAULT: &'static str = "127.0.0.0/8,::1";
+
+    /// Parses blocks and addresses ([`parse_networks`]); `none` allows nobody.
+    ///
+    /// # Errors
+    /// Naming the first entry that is not an address or block, or an empty list.
+    pub fn parse(text: &str) -> Result<AllowList, String> {
+        if text.trim().eq_ignore_ascii_case("none") {
+            return Ok(AllowList { nets: Vec::new() });
+        }
+        let nets = parse_networks(text)?;
+        if nets.is_empty() {
+            return Err("lists no address; give CIDR blocks or addresses, or `none`".into());
+        }
+        Ok(AllowList { nets })
+    }
+
+    /// Whether the peer `ip` is allowed.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        contains(&self.nets, ip)
+    }
+}
+
+impl fmt::Display for AllowList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.nets.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, net) in self.nets.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{net}")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

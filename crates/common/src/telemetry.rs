@@ -43,7 +43,10 @@ pub fn init(service_name: &'static str) -> TelemetryGuard {
             .with_writer(std::io::stderr)
             .boxed()
     } else {
+        // Colour only on a terminal: a log file or a pipe (systemd, a collector) would
+        // otherwise be full of escape codes.
         tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed()
     };

@@ -9,8 +9,13 @@ use tars_store::Store;
 /// A resolved servant: its name, the proxy string to hand to others, the address to call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServantAddr {
+    /// The servant's name, e.g. `tars.tarspatch.PatchObj`.
     pub servant: String,
+    /// `servant@endpoint` as configured, or built from the first registered endpoint that
+    /// parses; what a tarsnode is given (e.g. `PatchRequest::patchobj`) so it needs no
+    /// registry lookup.
     pub proxy: String,
+    /// `host:port` of the first endpoint, where this process calls the servant.
     pub addr: String,
 }
 

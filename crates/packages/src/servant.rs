@@ -434,6 +434,14 @@ impl PatchServant for DirPatchServant {
     }
 
     async fn download(&self, file: String, pos: i32) -> (i32, Vec<u8>) {
+        // A node downloads a package chunk by chunk; its first chunk marks the download
+        // (one span per download, not per chunk). tarsnode sends no trace context, so
+        // these are traces of their own, found by the file name.
+        if pos == 0 {
+            tracing::info_span!("patch_download", file = %file).in_scope(|| {
+                tracing::info!(file = %file, "package download started");
+            });
+        }
         let Some(full) = self.inside(&file) else {
             return (-1, Vec::new());
         };
@@ -459,6 +467,7 @@ impl PatchServant for DirPatchServant {
             return (1, Vec::new());
         }
         buf.truncate(filled);
+        tars_metrics::patch_download(filled, pos == 0);
         (0, buf)
     }
 

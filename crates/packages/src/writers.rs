@@ -1,67 +1,14 @@
 //! Who may write through the Patch servant: an allow-list of peer addresses
 //! (`TARS_PATCH_WRITERS`), as CIDR blocks or single addresses.
 
-use std::fmt;
-use std::net::IpAddr;
-
-use tars_common::networks::{self, IpNet};
-
-/// The peers allowed to call `upload`, `preparePatchFile` and `deletePatchFile`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Writers {
-    nets: Vec<IpNet>,
-}
-
-impl Default for Writers {
-    /// Loopback only: `127.0.0.0/8` and `::1`.
-    fn default() -> Writers {
-        Writers::parse(Writers::DEFAULT).expect("valid")
-    }
-}
-
-impl Writers {
-    /// The default of `TARS_PATCH_WRITERS`.
-    pub const DEFAULT: &'static str = "127.0.0.0/8,::1";
-
-    /// Parses a comma-separated list of CIDR blocks and addresses; `none` allows nobody
-    /// (a read-only servant).
-    ///
-    /// # Errors
-    /// Naming the first entry that is not an address or block.
-    pub fn parse(text: &str) -> Result<Writers, String> {
-        if text.trim().eq_ignore_ascii_case("none") {
-            return Ok(Writers { nets: Vec::new() });
-        }
-        let nets = networks::parse_networks(text)?;
-        if nets.is_empty() {
-            return Err("lists no address; give CIDR blocks or addresses, or `none`".into());
-        }
-        Ok(Writers { nets })
-    }
-
-    /// Whether `ip` may call the writing methods.
-    pub fn allows(&self, ip: IpAddr) -> bool {
-        networks::contains(&self.nets, ip)
-    }
-}
-
-impl fmt::Display for Writers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.nets.is_empty() {
-            return f.write_str("none");
-        }
-        for (i, net) in self.nets.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{net}")?;
-        }
-        Ok(())
-    }
-}
+/// The peers allowed to call `upload`, `preparePatchFile` and `deletePatchFile`
+/// (`none`: a read-only servant).
+pub type Writers = tars_common::networks::AllowList;
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {

@@ -9,20 +9,41 @@ use crate::{Store, StoreResult};
 /// One adapter as the API shows it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AdapterConfRow {
+    /// `t_adapter_conf.id`, the row's key (the API's `id` of an adapter).
     pub id: i64,
+    /// `application`: the owning server's application, e.g. `Shop`.
     pub application: Option<String>,
+    /// `server_name`: the owning server's name within its application, e.g. `Cart`.
     pub server_name: Option<String>,
+    /// `node_name`: the node (machine, as in `t_node_info`) of the server instance.
     pub node_name: Option<String>,
+    /// `adapter_name`: the adapter's name in the server's configuration, `<servant>Adapter`
+    /// (e.g. `Shop.Cart.CartObjAdapter`); unique per instance.
     pub adapter_name: Option<String>,
+    /// `thread_num`: how many threads handle the adapter's requests.
     pub thread_num: Option<i64>,
+    /// `endpoint`: where the servant listens, as TARS writes it (`tcp -h 10.0.0.5 -p 10001
+    /// -t 60000`).
     pub endpoint: Option<String>,
+    /// `max_connections`: the most connections the adapter accepts at once.
     pub max_connections: Option<i64>,
+    /// `allow_ip`: the client addresses allowed to connect; empty allows everyone.
     pub allow_ip: String,
+    /// `servant`: the full servant name clients call, `App.Server.ObjName` (e.g.
+    /// `Shop.Cart.CartObj`).
     pub servant: Option<String>,
+    /// `queuecap`: how many received requests may wait for a handler thread.
     pub queuecap: Option<i64>,
+    /// `queuetimeout`: how long a request may wait in that queue before it is dropped, in
+    /// milliseconds.
     pub queuetimeout: Option<i64>,
+    /// `posttime`: when the row was last written (local time).
     pub posttime: Option<NaiveDateTime>,
+    /// `protocol`: `tars` for TARS calls, `not_tars` for a servant speaking its own
+    /// protocol.
     pub protocol: Option<String>,
+    /// `handlegroup`: a named group of handler threads the adapter shares with others;
+    /// empty for its own threads.
     pub handlegroup: Option<String>,
 }
 
@@ -32,35 +53,60 @@ const ADAPTER_COLUMNS: &str = "id, application, server_name, node_name, adapter_
 /// An adapter to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewAdapter {
+    /// `application`: the owning server's application.
     pub application: String,
+    /// `server_name`: the owning server's name within its application.
     pub server_name: String,
+    /// `node_name`: the node of the server instance.
     pub node_name: String,
+    /// `adapter_name`: `<servant>Adapter`, unique per instance.
     pub adapter_name: String,
+    /// `thread_num`: handler threads.
     pub thread_num: i64,
+    /// `endpoint`: `tcp -h <ip> -p <port> [-t <timeout ms>]`.
     pub endpoint: String,
+    /// `max_connections`: the most connections accepted at once.
     pub max_connections: i64,
+    /// `allow_ip`: the client addresses allowed to connect; empty allows everyone.
     pub allow_ip: String,
+    /// `servant`: the full servant name, `App.Server.ObjName`.
     pub servant: String,
+    /// `queuecap`: how many requests may wait for a handler thread.
     pub queuecap: i64,
+    /// `queuetimeout`: how long a request may wait in the queue, in milliseconds.
     pub queuetimeout: i64,
+    /// `protocol`: `tars` or `not_tars`.
     pub protocol: String,
+    /// `handlegroup`: a shared handler-thread group; empty for the adapter's own threads.
     pub handlegroup: String,
+    /// `posttime`: when the row is written (local time).
     pub posttime: NaiveDateTime,
+    /// `lastuser`: who made the change (the API's user).
     pub lastuser: String,
 }
 
 /// Changes to one adapter; `None` leaves the column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AdapterUpdate {
+    /// `adapter_name`: the adapter's name in the server's configuration, unique per instance.
     pub adapter_name: Option<String>,
+    /// `thread_num`: how many threads handle the adapter's requests.
     pub thread_num: Option<i64>,
+    /// `endpoint`: where the servant listens, `tcp -h <ip> -p <port> [-t <timeout ms>]`.
     pub endpoint: Option<String>,
+    /// `max_connections`: the most connections the adapter accepts at once.
     pub max_connections: Option<i64>,
+    /// `allow_ip`: the client addresses allowed to connect; empty allows everyone.
     pub allow_ip: Option<String>,
+    /// `servant`: the full servant name clients call, `App.Server.ObjName`.
     pub servant: Option<String>,
+    /// `queuecap`: how many requests may wait for a handler thread.
     pub queuecap: Option<i64>,
+    /// `queuetimeout`: how long a request may wait in the queue, in milliseconds.
     pub queuetimeout: Option<i64>,
+    /// `protocol`: `tars`, or `not_tars` for a servant speaking its own protocol.
     pub protocol: Option<String>,
+    /// `handlegroup`: a shared handler-thread group; empty for the adapter's own threads.
     pub handlegroup: Option<String>,
 }
 

@@ -42,6 +42,36 @@ impl Filter {
         self
     }
 
+    /// Keeps only rows of these applications and these (application, server) pairs, as
+    /// the trusted columns `app` and `server` name them; nothing when both are empty.
+    pub(crate) fn within(
+        &mut self,
+        within: &crate::Within,
+        app: &'static str,
+        server: &'static str,
+    ) -> &mut Self {
+        let mut parts = Vec::new();
+        if !within.apps.is_empty() {
+            parts.push(format!(
+                "{app} IN ({})",
+                vec!["?"; within.apps.len()].join(", ")
+            ));
+            self.args
+                .extend(within.apps.iter().map(|a| Arg::Text(a.clone())));
+        }
+        for (app_name, server_name) in &within.servers {
+            parts.push(format!("({app} = ? AND {server} = ?)"));
+            self.args.push(Arg::Text(app_name.clone()));
+            self.args.push(Arg::Text(server_name.clone()));
+        }
+        if parts.is_empty() {
+            self.clauses.push("1 = 0".to_string());
+        } else {
+            self.clauses.push(format!("({})", parts.join(" OR ")));
+        }
+        self
+    }
+
     /// Adds a clause with no bound value.
     pub(crate) fn raw(&mut self, clause: &'static str) -> &mut Self {
         self.clauses.push(clause.to_string());

@@ -23,16 +23,29 @@ pub const LEVEL_NODE: i64 = 3;
 /// One configuration file.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConfigFileRow {
+    /// `t_config_files.id`, the file's key (the API's `id`; history and references point at
+    /// it).
     pub id: i64,
+    /// `server_name`: the application (level 1) or `App.Server` (levels 2 and 3).
     pub server_name: Option<String>,
+    /// `set_name`: the set the file is for (e.g. `mtt`); empty when not for a set.
     pub set_name: String,
+    /// `set_area`: the set's area (e.g. `s`); empty when not for a set.
     pub set_area: String,
+    /// `set_group`: the set's group (e.g. `1`); empty when not for a set.
     pub set_group: String,
+    /// `host`: for a node-level file the node it is for (`t_node_info.node_name`); empty at
+    /// the other levels.
     pub host: String,
+    /// `filename`: the file's name as the server loads it, e.g. `Cart.conf`.
     pub filename: Option<String>,
+    /// `config`: the file's content, byte for byte.
     pub config: Option<String>,
+    /// `posttime`: when the file was last written (local time).
     pub posttime: Option<NaiveDateTime>,
+    /// `lastuser`: who wrote it last (the API's user).
     pub lastuser: Option<String>,
+    /// `level`: [`LEVEL_APP`], [`LEVEL_SERVER`] or [`LEVEL_NODE`].
     pub level: Option<i64>,
 }
 
@@ -43,33 +56,52 @@ pub(crate) const FILE_COLUMNS: &str =
 /// Where a file lives: the table's unique key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigPlace {
+    /// The application (level 1) or `App.Server` (levels 2 and 3).
     pub server_name: String,
+    /// The set's name; empty when not for a set.
     pub set_name: String,
+    /// The set's area; empty when not for a set.
     pub set_area: String,
+    /// The set's group; empty when not for a set.
     pub set_group: String,
+    /// The node of a node-level file; empty at the other levels.
     pub host: String,
+    /// [`LEVEL_APP`], [`LEVEL_SERVER`] or [`LEVEL_NODE`].
     pub level: i64,
+    /// The file's name, e.g. `Cart.conf`.
     pub filename: String,
 }
 
 /// A file to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewConfigFile {
+    /// Where the file goes; taken already means `AlreadyExists`.
     pub place: ConfigPlace,
+    /// The content, stored byte for byte.
     pub config: String,
+    /// The write time stored in `posttime` and in the history record (local time).
     pub posttime: NaiveDateTime,
+    /// Who adds the file (the API's user), stored in `lastuser`.
     pub lastuser: String,
 }
 
 /// Which files to list. `None` set fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigFileFilter {
+    /// Only files of this level.
     pub level: i64,
+    /// Only files of this `server_name` (the application at level 1, `App.Server`
+    /// otherwise).
     pub server_name: String,
+    /// Only files for this set name (empty: not for a set).
     pub set_name: Option<String>,
+    /// Only files for this set area.
     pub set_area: Option<String>,
+    /// Only files for this set group.
     pub set_group: Option<String>,
+    /// Only files of this name.
     pub filename: Option<String>,
+    /// The order of the list.
     pub order: ConfigOrder,
 }
 
@@ -88,10 +120,16 @@ pub enum ConfigOrder {
 /// One history record of a file.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConfigHistoryRow {
+    /// `t_config_history_files.id`, the record's key.
     pub id: i64,
+    /// `configid`: the file changed (`t_config_files.id`); the file may have been deleted
+    /// since.
     pub configid: Option<i64>,
+    /// `reason`: why it was changed, as the user gave it (`add config` for a new file).
     pub reason: Option<String>,
+    /// `content`: the file's content after the change.
     pub content: Option<String>,
+    /// `posttime`: when the change was made (local time).
     pub posttime: Option<NaiveDateTime>,
 }
 
@@ -266,7 +304,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let audited = crate::audited::audit_in_tx!(tx)?;
             tx.commit().await?;
+            if audited {
+                crate::audited::committed();
+            }
             id
         }))
     }
@@ -343,7 +385,11 @@ impl Store {
                 history_record(id, reason, config, posttime, lastuser)
                     .execute(&mut *tx)
                     .await?;
+                let audited = crate::audited::audit_in_tx!(tx)?;
                 tx.commit().await?;
+                if audited {
+                    crate::audited::committed();
+                }
             } else {
                 tx.rollback().await?;
             }
@@ -414,7 +460,11 @@ impl Store {
             bind_args!(sqlx::query(&refs_sql), twice).execute(&mut *tx).await?;
             let files_sql = format!("DELETE FROM t_config_files WHERE id IN ({list})");
             bind_args!(sqlx::query(&files_sql), args).execute(&mut *tx).await?;
+            let audited = crate::audited::audit_in_tx!(tx)?;
             tx.commit().await?;
+            if audited {
+                crate::audited::committed();
+            }
             ConfigDeletion::Deleted(doomed)
         }))
     }

@@ -10,8 +10,12 @@ use crate::{Store, StoreResult};
 /// One reference: file `config_id` includes file `reference_id`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConfigRefRow {
+    /// `t_config_references.id`, the reference's key (the API's `id` of a reference).
     pub id: i64,
+    /// `config_id`: the including file (`t_config_files.id`), a server- or node-level file.
     pub config_id: Option<i64>,
+    /// `reference_id`: the included file (`t_config_files.id`); tarsconfig puts included
+    /// files before the including one, in `reference_id` order.
     pub reference_id: Option<i64>,
 }
 
@@ -70,7 +74,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .inserted_id();
+            let audited = crate::audited::audit_in_tx!(tx)?;
             tx.commit().await?;
+            if audited {
+                crate::audited::committed();
+            }
             RefInsertion::Added(id)
         }))
     }

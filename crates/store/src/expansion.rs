@@ -24,6 +24,7 @@ use crate::{Store, StoreResult};
 /// What one new node holds before the expansion writes to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeHoldings {
+    /// The new node (`t_node_info.node_name`).
     pub node_name: String,
     /// The expanded server already has an instance on this node.
     pub instance_exists: bool,
@@ -40,7 +41,9 @@ pub struct NodeConfigCopy {
     pub from_host: String,
     /// The history reason of each copy.
     pub reason: String,
+    /// The write time of the copies and their history records (local time).
     pub posttime: NaiveDateTime,
+    /// Who expands (the API's user), stored in the copies' `lastuser`.
     pub lastuser: String,
 }
 
@@ -51,6 +54,8 @@ pub struct Expansion {
     pub servers: Vec<NewServer>,
     /// The adapters of the new instances.
     pub adapters: Vec<NewAdapter>,
+    /// Also copy the source node's node-level files to every new node; `None` copies
+    /// nothing.
     pub copy_node_config: Option<NodeConfigCopy>,
 }
 
@@ -184,7 +189,11 @@ impl Store {
             // until then MySQL keeps the rows read FOR UPDATE locked.
             match written {
                 Ok(Ok(expanded)) => {
+                    let audited = crate::audited::audit_in_tx!(tx)?;
                     tx.commit().await?;
+                    if audited {
+                        crate::audited::committed();
+                    }
                     Ok(expanded)
                 }
                 Ok(Err(refusal)) => {

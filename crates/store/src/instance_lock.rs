@@ -17,7 +17,9 @@ pub enum LockAttempt {
     Taken,
     /// Someone else holds it (`holder` as recorded, until `lease_until`).
     Busy {
+        /// The holder's name, `runner/task#generation` as the task-runner writes it.
         holder: String,
+        /// When its lease ends unless renewed (UTC); after that the lock may be taken.
         lease_until: NaiveDateTime,
     },
 }

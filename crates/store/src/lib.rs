@@ -12,11 +12,15 @@
 
 pub mod adapter_conf;
 mod args;
+pub mod audit;
+mod audited;
 pub mod config_files;
 pub mod config_refs;
 mod default_templates;
 pub mod error;
 pub mod expansion;
+pub mod gauges;
+pub mod grants;
 pub mod instance_lock;
 pub mod node_info;
 pub mod notify;
@@ -44,12 +48,35 @@ pub const DEFAULT_PAGE_SIZE: i64 = 20;
 /// the memory it takes on every hop) stays bounded.
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
+/// The applications and single servers a caller may read: lists keep only their rows.
+/// `None` where a list takes one means every row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Within {
+    /// Applications readable entirely.
+    pub apps: Vec<String>,
+    /// Single servers, as (application, server name).
+    pub servers: Vec<(String, String)>,
+}
+
+impl Within {
+    /// Whether a row of `application` (and `server_name`) is readable.
+    pub fn covers(&self, application: &str, server_name: &str) -> bool {
+        self.apps.iter().any(|a| a == application)
+            || self
+                .servers
+                .iter()
+                .any(|(a, s)| a == application && s == server_name)
+    }
+}
+
 /// A page request the API cannot serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("parameter `{param}` {reason}")]
 pub struct PageError {
     /// `curr_page` or `page_size`.
     pub param: &'static str,
+    /// What is wrong with the value and what to do instead, completing the message
+    /// ``parameter `page_size` must be between 1 and 1000, got …``.
     pub reason: String,
 }
 

@@ -8,23 +8,37 @@ use crate::{PageWindow, Store, StoreResult};
 /// One notification row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ServerNotifyRow {
+    /// `t_server_notifys.notifytime`: when tarsnotify recorded the event (local time).
     pub notifytime: Option<NaiveDateTime>,
+    /// `server_id`: the instance the event is about, `App.Server_node` (e.g.
+    /// `Shop.Cart_10.0.0.5`).
     pub server_id: Option<String>,
+    /// `thread_id`: the reporting thread (or process) as the server or node sent it.
     pub thread_id: Option<String>,
+    /// `command`: what happened, as reported (e.g. `restart`, or the level of an alarm).
     pub command: Option<String>,
+    /// `result`: the message that came with it (e.g. an alarm's text).
     pub result: Option<String>,
 }
 
 /// A notification to record (tests and the node side write these).
 #[derive(Debug, Clone, Default)]
 pub struct NewServerNotify {
+    /// `application`: the server's application.
     pub application: String,
+    /// `server_name`: the server's name within its application.
     pub server_name: String,
+    /// `node_name`: the node the instance runs on.
     pub node_name: String,
+    /// `server_id`: `App.Server_node`, which [`Store::server_notifys`] looks up.
     pub server_id: String,
+    /// `thread_id`: the reporting thread or process.
     pub thread_id: String,
+    /// `command`: what happened (e.g. `restart`).
     pub command: String,
+    /// `result`: the message that came with it.
     pub result: String,
+    /// `notifytime`: when it happened (local time); `None` stores NULL.
     pub notifytime: Option<NaiveDateTime>,
 }
 

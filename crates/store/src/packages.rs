@@ -9,11 +9,18 @@ use crate::{PageWindow, Store, StoreResult};
 /// One package as the API lists it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PackageRow {
+    /// `t_server_patchs.id`: the package's key, which a patch task names (`patch_id`) and
+    /// the node reports as the installed version.
     pub id: i64,
+    /// `server`: whose package it is, `App.Server`.
     pub server: Option<String>,
+    /// `tgz`: the file's name in the package store, `<App>.<Server>_<ms>_<random>.tgz`.
     pub tgz: Option<String>,
+    /// `update_text`: the uploader's comment on the release.
     pub update_text: Option<String>,
+    /// `md5`: the file's MD5 in hex, checked by the node after download.
     pub md5: Option<String>,
+    /// `posttime`: when it was uploaded (local time).
     pub posttime: Option<NaiveDateTime>,
 }
 
@@ -24,10 +31,15 @@ const PACKAGE_COLUMNS: &str = "id, server, tgz, update_text, md5, posttime";
 pub struct NewPackage {
     /// `App.Server`.
     pub server: String,
+    /// The file's generated name in the package store (`tgz`).
     pub tgz: String,
+    /// The file's MD5 in hex (`md5`).
     pub md5: String,
+    /// The uploader's comment, stored in `update_text`.
     pub comment: String,
+    /// Who uploaded it (the API's user), stored in `upload_user` and `lastuser`.
     pub user: String,
+    /// The upload time, stored in `upload_time` and `posttime` (local time).
     pub posttime: NaiveDateTime,
 }
 

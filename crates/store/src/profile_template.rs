@@ -9,10 +9,17 @@ use crate::{Store, StoreResult};
 /// One template row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ProfileTemplateRow {
+    /// `t_profile_template.id`, the template's key (the API's `id`).
     pub id: i64,
+    /// `template_name`: the unique name servers refer to in `t_server_conf.template_name`,
+    /// e.g. `tars.cpp.default`.
     pub template_name: Option<String>,
+    /// `parents_name`: the template this one inherits from (this one's values override
+    /// the parent's); a root template names itself, as `tars.default` does.
     pub parents_name: Option<String>,
+    /// `profile`: the template's text, TARS configuration syntax (`<tars> … </tars>`).
     pub profile: String,
+    /// `posttime`: when it was last written (local time).
     pub posttime: Option<NaiveDateTime>,
 }
 

@@ -11,29 +11,66 @@ use crate::{PageWindow, Store, StoreResult};
 /// The columns of `t_server_conf` the platform shows and edits.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ServerConfRow {
+    /// `t_server_conf.id`, the instance's key (the API's `id` / `server_id`).
     pub id: i64,
+    /// `application`, e.g. `Shop`.
     pub application: Option<String>,
+    /// `server_name`: the server's name within its application, e.g. `Cart`.
     pub server_name: Option<String>,
+    /// `node_name`: the node the instance runs on (`t_node_info.node_name`, usually its
+    /// IP).
     pub node_name: String,
+    /// `server_type`: how the node runs it, `tars_cpp`, `tars_java`, `tars_nodejs`,
+    /// `tars_php`, `tars_go` or `not_tars`.
     pub server_type: String,
+    /// `enable_set`: `Y` when the instance belongs to the set named by the next three
+    /// fields, else `N`.
     pub enable_set: String,
+    /// `set_name`: the set's name (e.g. `mtt`); meaningful only when `enable_set` is `Y`.
     pub set_name: Option<String>,
+    /// `set_area`: the set's area (e.g. `s`).
     pub set_area: Option<String>,
+    /// `set_group`: the set's group (e.g. `1`).
     pub set_group: Option<String>,
+    /// `setting_state`: what the operator wants, `active` (running; the node keeps it up)
+    /// or `inactive` (stopped); written by start and stop tasks.
     pub setting_state: String,
+    /// `present_state`: what the node last reported: `active`, `inactive`, `activating`,
+    /// `deactivating` or `destroyed`.
     pub present_state: String,
+    /// `bak_flag`: 1 for a backup (standby) instance, 0 otherwise.
     pub bak_flag: i64,
+    /// `template_name`: the profile template its configuration is rendered from
+    /// (`t_profile_template.template_name`).
     pub template_name: String,
+    /// `profile`: the instance's private template, TARS configuration text merged over its
+    /// template.
     pub profile: Option<String>,
+    /// `async_thread_num`: the server's threads for asynchronous callbacks (TARS's default
+    /// 3).
     pub async_thread_num: Option<i64>,
+    /// `base_path`: the server's working directory on the node; empty for the node's
+    /// default.
     pub base_path: Option<String>,
+    /// `exe_path`: the executable's path on the node; empty for the default under the
+    /// working directory.
     pub exe_path: String,
+    /// `start_script_path`: a script the node runs to start the server (chiefly for
+    /// `not_tars` servers); empty for none.
     pub start_script_path: Option<String>,
+    /// `stop_script_path`: a script the node runs to stop it; empty for none.
     pub stop_script_path: Option<String>,
+    /// `monitor_script_path`: a script the node runs to check it is alive; empty for none.
     pub monitor_script_path: Option<String>,
+    /// `patch_time`: when a package was last installed (local time); `None` before the
+    /// first.
     pub patch_time: Option<NaiveDateTime>,
+    /// `patch_version`: the installed package, as its `t_server_patchs.id`; empty before
+    /// the first.
     pub patch_version: String,
+    /// `process_id`: the process id the node last reported; 0 when not running.
     pub process_id: i64,
+    /// `posttime`: when the row was last changed by the platform (local time).
     pub posttime: Option<NaiveDateTime>,
 }
 
@@ -45,17 +82,25 @@ const SERVER_COLUMNS: &str = "id, application, server_name, node_name, server_ty
 /// Which servers to list; `None` fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ServerFilter {
+    /// Only this application.
     pub application: Option<String>,
+    /// Only servers of this name (within any application unless `application` is given).
     pub server_name: Option<String>,
+    /// Only instances on this node.
     pub node_name: Option<String>,
     /// `Some(true)`: only set-enabled servers (then the set fields filter);
     /// `Some(false)`: only servers without set.
     pub enable_set: Option<bool>,
+    /// With `enable_set: Some(true)`, only this set name; ignored otherwise.
     pub set_name: Option<String>,
+    /// With `enable_set: Some(true)`, only this set area; ignored otherwise.
     pub set_area: Option<String>,
+    /// With `enable_set: Some(true)`, only this set group; ignored otherwise.
     pub set_group: Option<String>,
     /// `active` or `inactive`.
     pub setting_state: Option<String>,
+    /// Only what a caller may read; `None`: everything.
+    pub within: Option<crate::Within>,
 }
 
 impl ServerFilter {
@@ -91,6 +136,9 @@ impl ServerFilter {
         if let Some(v) = &self.setting_state {
             filter.eq("setting_state", v.as_str());
         }
+        if let Some(within) = &self.within {
+            filter.within(within, "application", "server_name");
+        }
         filter
     }
 }
@@ -98,24 +146,44 @@ impl ServerFilter {
 /// A server instance to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewServer {
+    /// `application`.
     pub application: String,
+    /// `server_name`, within the application.
     pub server_name: String,
+    /// `node_name`: the node to run on.
     pub node_name: String,
+    /// `server_type`: `tars_cpp`, `tars_java`, `tars_nodejs`, `tars_php`, `tars_go` or
+    /// `not_tars`.
     pub server_type: String,
+    /// `template_name`: the profile template (`t_profile_template.template_name`).
     pub template_name: String,
+    /// Stored as `enable_set` `Y` / `N`: whether the set fields apply.
     pub enable_set: bool,
+    /// `set_name`; `None` stores NULL.
     pub set_name: Option<String>,
+    /// `set_area`; `None` stores NULL.
     pub set_area: Option<String>,
+    /// `set_group`; `None` stores NULL.
     pub set_group: Option<String>,
+    /// Stored as `bak_flag` 1 / 0: a backup (standby) instance.
     pub bak_flag: bool,
+    /// `async_thread_num`: threads for asynchronous callbacks.
     pub async_thread_num: i64,
+    /// `base_path`: the working directory on the node; empty for the default.
     pub base_path: String,
+    /// `exe_path`: the executable's path; empty for the default.
     pub exe_path: String,
+    /// `start_script_path`: a script the node runs to start the server; empty for none.
     pub start_script_path: String,
+    /// `stop_script_path`: a script the node runs to stop it; empty for none.
     pub stop_script_path: String,
+    /// `monitor_script_path`: a script the node runs to check it is alive; empty for none.
     pub monitor_script_path: String,
+    /// `profile`: the private template text, merged over the template.
     pub profile: String,
+    /// `posttime`: the write time (local time).
     pub posttime: NaiveDateTime,
+    /// `lastuser`: who deploys (the API's user).
     pub lastuser: String,
 }
 
@@ -165,30 +233,52 @@ where
 /// Changes to one server; `None` leaves the column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ServerUpdate {
+    /// `bak_flag`: whether the instance is a backup (standby).
     pub bak_flag: Option<bool>,
+    /// `template_name`: the profile template its configuration is rendered from.
     pub template_name: Option<String>,
+    /// `server_type`: `tars_cpp`, `tars_java`, `tars_nodejs`, `tars_php`, `tars_go` or
+    /// `not_tars`.
     pub server_type: Option<String>,
+    /// `enable_set` (`Y` / `N`): whether the instance belongs to the set in the set fields.
     pub enable_set: Option<bool>,
+    /// `set_name`: the set's name.
     pub set_name: Option<String>,
+    /// `set_area`: the set's area.
     pub set_area: Option<String>,
+    /// `set_group`: the set's group.
     pub set_group: Option<String>,
+    /// `async_thread_num`: threads for asynchronous callbacks.
     pub async_thread_num: Option<i64>,
+    /// `base_path`: the working directory on the node; empty for the default.
     pub base_path: Option<String>,
+    /// `exe_path`: the executable's path; empty for the default.
     pub exe_path: Option<String>,
+    /// `start_script_path`: a script the node runs to start the server; empty for none.
     pub start_script_path: Option<String>,
+    /// `stop_script_path`: a script the node runs to stop it; empty for none.
     pub stop_script_path: Option<String>,
+    /// `monitor_script_path`: a script the node runs to check it is alive; empty for none.
     pub monitor_script_path: Option<String>,
+    /// `profile`: the private template text, merged over the template.
     pub profile: Option<String>,
 }
 
 /// One distinct (application, server, set) placement, the unit of the business tree.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TreeEntry {
+    /// `t_server_conf.application`: the tree's top level.
     pub application: Option<String>,
+    /// `server_name`: the tree's leaf, under its application (or its set group).
     pub server_name: Option<String>,
+    /// `enable_set`: `Y` when the placement is the set in the next three fields, else `N`
+    /// (the set fields are then not meaningful).
     pub enable_set: String,
+    /// `set_name`: the set's name (the tree's set level).
     pub set_name: Option<String>,
+    /// `set_area`: the set's area (the tree's area level).
     pub set_area: Option<String>,
+    /// `set_group`: the set's group (the tree's group level).
     pub set_group: Option<String>,
 }
 
@@ -359,7 +449,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let audited = crate::audited::audit_in_tx!(tx)?;
             tx.commit().await?;
+            if audited {
+                crate::audited::committed();
+            }
             ids
         });
         self.servers_changed();

@@ -16,8 +16,11 @@ use crate::{Store, StoreResult};
 /// Which server instance a command acts on.
 #[derive(Debug, Clone, Copy)]
 pub struct Instance<'a> {
+    /// `t_server_conf.application` of the instance.
     pub application: &'a str,
+    /// `t_server_conf.server_name` of the instance.
     pub server_name: &'a str,
+    /// `t_server_conf.node_name`: the node it runs on.
     pub node_name: &'a str,
 }
 

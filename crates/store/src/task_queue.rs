@@ -16,7 +16,9 @@ use crate::{Store, StoreResult};
 /// The proof of a claim: who holds the task, and which claim of it this is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fence {
+    /// The task claimed (`t_platform_task_queue.task_no`).
     pub task_no: String,
+    /// The runner holding it (`claimed_by`, the runner's `TARS_RUNNER_ID`).
     pub holder: String,
     /// The claim's generation; a later claim of the same task has a larger one.
     pub generation: i64,
@@ -25,11 +27,14 @@ pub struct Fence {
 /// A successful claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
+    /// What every write for this attempt must carry.
     pub fence: Fence,
     /// Earlier attempts that ended on an error.
     pub failures: i64,
     /// The error that ended the latest failed attempt.
     pub last_error: Option<String>,
+    /// The `traceparent` the task was accepted under (empty: none).
+    pub trace_parent: String,
 }
 
 /// What a claim attempt found.
@@ -47,6 +52,7 @@ pub enum ClaimOutcome {
 
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
+    trace_parent: String,
     attempts: i64,
     failures: i64,
     last_error: Option<String>,
@@ -145,13 +151,15 @@ macro_rules! lock_fence {
 pub(crate) use lock_fence;
 
 impl Store {
-    /// Up to `limit` tasks not yet handed to the queue, oldest first.
-    pub async fn unpublished_tasks(&self, limit: i64) -> StoreResult<Vec<String>> {
+    /// Up to `limit` tasks not yet handed to the queue, oldest first, each with the
+    /// `traceparent` it was accepted under.
+    pub async fn unpublished_tasks(&self, limit: i64) -> StoreResult<Vec<(String, String)>> {
         let sql = format!(
-            "SELECT task_no FROM t_platform_task_queue WHERE published_at IS NULL ORDER BY created_at LIMIT {limit}"
+            "SELECT task_no, trace_parent FROM t_platform_task_queue WHERE published_at IS NULL \
+             ORDER BY created_at LIMIT {limit}"
         );
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>(&sql).fetch_all(pool).await?
+            sqlx::query_as::<_, (String, String)>(&sql).fetch_all(pool).await?
         }))
     }
 
@@ -178,8 +186,9 @@ impl Store {
         utc_now: NaiveDateTime,
         lease_until: NaiveDateTime,
     ) -> StoreResult<ClaimOutcome> {
-        let select = "SELECT attempts, failures, last_error, claimed_by, lease_until, finished_at \
-                      FROM t_platform_task_queue WHERE task_no = ?";
+        let select =
+            "SELECT trace_parent, attempts, failures, last_error, claimed_by, lease_until, \
+                      finished_at FROM t_platform_task_queue WHERE task_no = ?";
         let row = with_pool!(self, pool => {
             sqlx::query_as::<_, ClaimRow>(select).bind(task_no).fetch_optional(pool).await?
         });
@@ -222,6 +231,7 @@ impl Store {
             },
             failures: row.failures,
             last_error: row.last_error,
+            trace_parent: row.trace_parent,
         }))
     }
 

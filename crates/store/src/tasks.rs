@@ -13,20 +13,38 @@ use crate::{PageWindow, Store, StoreResult};
 /// A task to create.
 #[derive(Debug, Clone)]
 pub struct NewTask {
+    /// `t_task.task_no`: the task's number, unique (the task-runner makes it time-ordered:
+    /// 12 hex digits of milliseconds, 8 random).
     pub task_no: String,
+    /// `serial`: run the items one after another (stopping at a failure) rather than in
+    /// parallel.
     pub serial: bool,
+    /// `user_name`: who submitted the task (the API's user).
     pub user_name: String,
+    /// The items, written in this order with the task.
     pub items: Vec<NewTaskItem>,
+    /// The W3C `traceparent` of the request that accepted it (empty: none), which the
+    /// runner continues.
+    pub trace_parent: String,
 }
 
 /// One item of a task to create.
 #[derive(Debug, Clone)]
 pub struct NewTaskItem {
+    /// `t_task_item.item_no`: the item's number, unique within the task (`<task_no>-0000`,
+    /// `-0001` …).
     pub item_no: String,
+    /// `application` of the server instance acted on.
     pub application: String,
+    /// `server_name` of the instance.
     pub server_name: String,
+    /// `node_name`: the node the instance runs on.
     pub node_name: String,
+    /// `set_name`: the instance's set as `name.area.group` (just the name when that is too
+    /// long for the column); empty when not in a set.
     pub set_name: String,
+    /// `command`: `start`, `stop`, `restart`, `grace_restart`, `patch_tars`,
+    /// `grace_patch_tars` or `undeploy_tars`.
     pub command: String,
     /// JSON object text.
     pub parameters: String,
@@ -35,61 +53,95 @@ pub struct NewTaskItem {
 /// A task row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TaskRow {
+    /// `t_task.task_no`: the task's number.
     pub task_no: String,
+    /// `serial`: 1 when the items run one after another, 0 (or NULL) when in parallel.
     pub serial: Option<i64>,
+    /// `user_name`: who submitted the task.
     pub user_name: Option<String>,
+    /// `create_time`: when it was accepted (local time).
     pub create_time: Option<NaiveDateTime>,
 }
 
 /// A task item row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TaskItemRow {
+    /// `t_task_item.task_no`: the task the item belongs to.
     pub task_no: String,
+    /// `item_no`: the item's number within the task.
     pub item_no: String,
+    /// `application` of the instance acted on.
     pub application: Option<String>,
+    /// `server_name` of the instance.
     pub server_name: Option<String>,
+    /// `node_name`: the node the instance runs on.
     pub node_name: Option<String>,
+    /// `command`: what the item does (`start`, `patch_tars` …).
     pub command: Option<String>,
+    /// `parameters`: the item's parameters as JSON object text (`patch_id`, `bak_flag`,
+    /// `update_text`).
     pub parameters: Option<String>,
+    /// `start_time`: when the item started running (local time); `None` before.
     pub start_time: Option<NaiveDateTime>,
+    /// `end_time`: when it ended (local time); `None` before.
     pub end_time: Option<NaiveDateTime>,
+    /// `status`: TARS's item status number (0 not started, 1 prepare, 2 running, 3 success,
+    /// 4 failed, 5 cancelled, 6 paused).
     pub status: Option<i64>,
+    /// `log`: the item's outcome in words (the node's answer, or why it failed), shown as
+    /// `execute_info`.
     pub log: Option<String>,
 }
 
 /// Where a task is in the queue.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct QueueRow {
+    /// `t_platform_task_queue.task_no`: the task.
     pub task_no: String,
+    /// `published_at`: when the relay put the task on Kafka (UTC); `None` when not (yet)
+    /// published, as always in embedded mode.
     pub published_at: Option<NaiveDateTime>,
+    /// `claimed_by`: the runner holding the claim; `None` when unclaimed or handed back.
     pub claimed_by: Option<String>,
+    /// `lease_until`: when the claim expires unless renewed, or when a retry is due (UTC).
     pub lease_until: Option<NaiveDateTime>,
+    /// `finished_at`: when the task ended (UTC); `None` while it has not.
     pub finished_at: Option<NaiveDateTime>,
     /// Claims so far; the current claim's generation.
     pub attempts: i64,
     /// Attempts that ended on an error.
     pub failures: i64,
+    /// `last_error`: the error that ended the latest failed attempt.
     pub last_error: Option<String>,
 }
 
 /// Filters of the task list; `None` does not filter.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
+    /// Only tasks with an item of this application.
     pub application: Option<String>,
+    /// Only tasks with an item of this server name.
     pub server_name: Option<String>,
+    /// Only tasks with an item of this command.
     pub command: Option<String>,
     /// Created at or after (local time).
     pub from: Option<NaiveDateTime>,
     /// Created at or before (local time).
     pub to: Option<NaiveDateTime>,
+    /// Only tasks whose every item is of what a caller may read; `None`: every task.
+    pub within: Option<crate::Within>,
 }
 
 /// A package row, as patch_tars needs it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PatchRow {
+    /// `t_server_patchs.id`: the package's key (a patch item's `patch_id`).
     pub id: i64,
+    /// `server`: whose package it is, `App.Server`.
     pub server: Option<String>,
+    /// `tgz`: the file's name in the package store.
     pub tgz: Option<String>,
+    /// `md5`: the file's MD5 in hex, which the node checks.
     pub md5: Option<String>,
 }
 
@@ -142,12 +194,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query("INSERT INTO t_platform_task_queue (task_no, created_at) VALUES (?, ?)")
+            sqlx::query("INSERT INTO t_platform_task_queue (task_no, created_at, trace_parent) VALUES (?, ?, ?)")
                 .bind(&task.task_no)
                 .bind(utc_now)
+                .bind(&task.trace_parent)
                 .execute(&mut *tx)
                 .await?;
+            let audited = crate::audited::audit_in_tx!(tx)?;
             tx.commit().await?;
+            if audited {
+                crate::audited::committed();
+            }
         });
         Ok(())
     }
@@ -204,6 +261,18 @@ impl Store {
                 "EXISTS (SELECT 1 FROM t_task_item i{} AND i.task_no = t.task_no)",
                 f.where_sql()
             ));
+        }
+        if let Some(within) = &filter.within {
+            let mut w = Filter::default();
+            w.within(within, "o.application", "o.server_name");
+            let readable = w.where_sql();
+            let readable = readable.trim_start_matches(" WHERE ");
+            clauses.push(format!(
+                "NOT EXISTS (SELECT 1 FROM t_task_item o WHERE o.task_no = t.task_no \
+                 AND NOT ({}))",
+                readable
+            ));
+            f.args.extend(w.args);
         }
         if filter.from.is_some() {
             clauses.push("t.create_time >= ?".to_string());

@@ -14,11 +14,18 @@ pub const TOKEN_PREFIX: &str = "tars_";
 /// One token as listed to an administrator (never the token itself).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TokenRow {
+    /// `t_platform_api_token.id`: the token's key, which `token revoke <id>` names.
     pub id: i64,
+    /// `user_name`: the user the token authenticates as.
     pub user_name: String,
+    /// `token_hash`: the token's SHA-256 in lowercase hex (64 characters); the token itself
+    /// is never stored.
     pub token_hash: String,
+    /// `created_at`: when it was issued (local time).
     pub created_at: NaiveDateTime,
+    /// `expires_at`: when it stops working (local time); `None` never expires.
     pub expires_at: Option<NaiveDateTime>,
+    /// `revoked_at`: when it was revoked (local time); `None` while not revoked.
     pub revoked_at: Option<NaiveDateTime>,
 }
 

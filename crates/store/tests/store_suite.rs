@@ -374,6 +374,7 @@ async fn claimed_task(store: &tars_store::Store, task_no: &str) -> tars_store::t
             command: "undeploy_tars".into(),
             parameters: "{}".into(),
         }],
+        trace_parent: String::new(),
     };
     let now = t("2026-01-01 00:00:00");
     store.insert_task(&task, now, now).await.unwrap();

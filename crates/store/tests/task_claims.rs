@@ -38,6 +38,7 @@ fn task(task_no: &str, items: usize) -> NewTask {
                 parameters: "{}".into(),
             })
             .collect(),
+        trace_parent: String::new(),
     }
 }
 

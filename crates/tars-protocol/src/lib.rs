@@ -7,6 +7,7 @@
 //!   parameter layouts of TARS (iVersion 1, positional tags) and TUP (iVersion 3, a map of
 //!   named parameters).
 //! - [`endpoint`]: `tcp -h 10.0.0.5 -p 19385 -t 60000` and `Obj@endpoint` strings.
+//! - [`conf`]: TARS configuration files (`<section>` / `key=value`), read by path.
 //! - [`client`]: one multiplexed connection per endpoint, deadlines, reconnects.
 //! - [`server`]: accepting connections and dispatching calls to a [`server::Servant`],
 //!   within limits on connections, calls in flight, queued answers and idle time.
@@ -19,6 +20,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod conf;
 pub mod endpoint;
 pub mod error;
 pub mod frame;

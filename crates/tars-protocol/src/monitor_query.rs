@@ -21,10 +21,15 @@ use crate::{struct_field, CallError, DecodeError};
 /// `OP`: how a condition compares its field with its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// SQL `=`.
     Eq = 0,
+    /// SQL `>`.
     Gt = 1,
+    /// SQL `>=`.
     Gte = 2,
+    /// SQL `<`.
     Lt = 3,
+    /// SQL `<=`.
     Lte = 4,
     /// SQL `LIKE`: `%` and `_` are wildcards; the value is not wrapped in `%`.
     Like = 5,
@@ -47,9 +52,11 @@ impl Op {
 /// `Condition`: `field op 'val'` (the value always travels as data, never as SQL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
+    /// The column compared, e.g. `master_name` or `slave_ip`.
     pub field: String,
     /// `None` for an operator this side does not know (the query servers skip those).
     pub op: Option<Op>,
+    /// The value compared with, as text; for [`Op::Like`] a pattern.
     pub val: String,
 }
 
@@ -71,6 +78,8 @@ impl TarsStruct for Condition {
 /// `MonitorQueryReq`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MonitorQueryReq {
+    /// Identifies the request in the query server's logs; the monitor sends a random
+    /// 16-hex-digit id.
     pub uid: String,
     /// Always `query`.
     pub method: String,
@@ -80,7 +89,9 @@ pub struct MonitorQueryReq {
     pub date: String,
     /// First and last time point, `HHMM`.
     pub tflag1: String,
+    /// See `tflag1`; the range is inclusive.
     pub tflag2: String,
+    /// Filters on the rows summed; all must hold.
     pub conditions: Vec<Condition>,
     /// Columns summed, in the order of the answer's vectors.
     pub indexs: Vec<String>,
@@ -120,10 +131,16 @@ impl TarsStruct for MonitorQueryReq {
 pub struct MonitorQueryRsp {
     /// 0 success, -1 failure (`msg` says why).
     pub ret: i32,
+    /// Why the query failed (e.g. an unknown column); empty on success.
     pub msg: String,
+    /// The latest time point (`HHMM`) among the rows summed; empty when none matched.
     pub last_time: String,
+    /// How many of the query server's databases answered.
     pub active_db: i32,
+    /// How many databases the query server is configured with (shards of the statistics
+    /// tables).
     pub total_db: i32,
+    /// One result code per database queried (0 success).
     pub ret_threads: Vec<i32>,
     /// `k1,k2,…` (the group values) → the sums, in `indexs` order.
     pub result: BTreeMap<String, Vec<f64>>,
@@ -201,6 +218,8 @@ impl MonitorQueryClient {
 
 /// What a query server does.
 pub trait MonitorQueryServant: Send + Sync + 'static {
+    /// Answers one `query`: the interface's return value (0 success, -1 failure, as `ret`)
+    /// and the answer.
     fn query(&self, req: MonitorQueryReq) -> impl Future<Output = (i32, MonitorQueryRsp)> + Send;
 }
 

@@ -27,11 +27,17 @@ pub const DEFAULT_NODE_PORT: u16 = 19385;
 /// `ServerState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerState {
+    /// Not running (stopped, never started, or unknown to the node).
     Inactive = 0,
+    /// Being started.
     Activating = 1,
+    /// Running.
     Active = 2,
+    /// Being stopped.
     Deactivating = 3,
+    /// Being removed from the node.
     Destroying = 4,
+    /// Removed from the node.
     Destroyed = 5,
 }
 
@@ -73,11 +79,19 @@ impl Field for ServerState {
 /// `ServerStateInfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerStateInfo {
+    /// The state the server's process is in, as the node sees it
+    /// (`t_server_conf.present_state`).
     pub server_state: ServerState,
+    /// The process id on the node; 0 when no process runs.
     pub process_id: i32,
+    /// The node answering (its `t_node_info.node_name`, usually its IP).
     pub node_name: String,
+    /// The server's application, e.g. `Shop`.
     pub application: String,
+    /// The server's name within the application, e.g. `Cart`.
     pub server_name: String,
+    /// The state the server is meant to be in (`t_server_conf.setting_state`): the node
+    /// keeps an active server running.
     pub setting_state: ServerState,
     /// Absent in older interface copies; tolerated either way.
     pub ex_state: BTreeMap<String, String>,
@@ -123,11 +137,18 @@ impl TarsStruct for ServerStateInfo {
 /// `PatchInfo`: progress of a patch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatchInfo {
+    /// Whether a patch is still downloading or installing.
     pub patching: bool,
+    /// Progress in percent, 0-100; 100 once the package has arrived whole.
     pub percent: i32,
+    /// When the progress last changed, in seconds since the Unix epoch.
     pub modify_time: i32,
+    /// The version being installed, as the patch request named it (our `t_server_patchs`
+    /// id).
     pub version: String,
+    /// The outcome in words: `patch succ`, or why the patch failed.
     pub result: String,
+    /// Whether the last patch succeeded (absent in older interface copies: read as false).
     pub succ: bool,
 }
 
@@ -156,17 +177,37 @@ impl TarsStruct for PatchInfo {
 /// the extra `baseImage` at tag 12 of other copies is skipped when present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatchRequest {
+    /// The server's application.
     pub appname: String,
+    /// The server's name within the application.
     pub servername: String,
+    /// The node asked to install (`t_node_info.node_name`).
     pub nodename: String,
+    /// Names the package fetched:
+    /// `TARSBatchPatching/<App>/<groupname>/<App>.<groupname>.tgz` on the patch server (the
+    /// server name when empty); we send the server name.
     pub groupname: String,
+    /// The executable's name inside the package; we send the server name.
     pub binname: String,
+    /// The version the node records and reports in [`PatchInfo::version`]; we send the
+    /// package's `t_server_patchs` id.
     pub version: String,
+    /// Who asked for the patch (the task's user), for the node's records.
     pub user: String,
+    /// The server's type (`t_server_conf.server_type`, e.g. `tars_cpp`), which decides how
+    /// the package is installed.
     pub servertype: String,
+    /// The proxy string of the Patch servant to download from, with its endpoints
+    /// (`tars.tarspatch.PatchObj@tcp -h H -p P`), so no registry lookup is needed.
     pub patchobj: String,
+    /// The package's expected MD5 in hex (`t_server_patchs.md5`); the patch fails when the
+    /// download does not match.
     pub md5: String,
+    /// The operating system of an OS-specific package; we send none, so the node fetches
+    /// the group's package.
     pub ostype: String,
+    /// The package's file name (`t_server_patchs.tgz`); with an empty `ostype` the node
+    /// fetches the group's package instead.
     pub filepath: String,
 }
 
@@ -229,6 +270,21 @@ pub(crate) fn malformed(addr: &str) -> impl Fn(DecodeError) -> CallError + '_ {
     }
 }
 
+/// How a node call ended, for the metrics: every Node method answers its return code
+/// first (tag 0).
+fn node_result(result: &Result<Reply, CallError>) -> tars_metrics::NodeResult {
+    use tars_metrics::NodeResult;
+    match result {
+        Ok(reply) => match reply.params.required::<i32>(0, "") {
+            Ok(0) => NodeResult::Ok,
+            Ok(_) => NodeResult::Failed,
+            Err(_) => NodeResult::Error,
+        },
+        Err(CallError::Timeout { .. }) => NodeResult::Timeout,
+        Err(_) => NodeResult::Error,
+    }
+}
+
 impl NodeClient {
     /// A client of the node at `addr` (`host:port`), speaking the TARS layout.
     pub fn new(addr: impl Into<String>, config: ClientConfig) -> NodeClient {
@@ -257,9 +313,36 @@ impl NodeClient {
         params: ParamsWriter,
         timeout: Option<Duration>,
     ) -> Result<Reply, CallError> {
-        self.client
+        use tracing::Instrument;
+        // One span per node call: which node, which method, how it ended, how long it took
+        // (the business return code is recorded by the callers that read it).
+        let span = tracing::info_span!(
+            "node_call",
+            node = %self.addr(),
+            method = func,
+            ret = tracing::field::Empty,
+            error = tracing::field::Empty,
+            ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self
+            .client
             .invoke(func, self.version, params.finish(), timeout)
-            .await
+            .instrument(span.clone())
+            .await;
+        span.record("ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(reply) => {
+                if let Ok(ret) = reply.params.required::<i32>(0, "") {
+                    span.record("ret", ret);
+                }
+            }
+            Err(err) => {
+                span.record("error", tracing::field::display(err));
+            }
+        }
+        tars_metrics::node_call(func, node_result(&result), started.elapsed());
+        result
     }
 
     async fn app_server_call(
@@ -409,44 +492,57 @@ impl NodeClient {
 
 /// What a tarsnode does; implemented by the simulator.
 pub trait NodeServant: Send + Sync + 'static {
+    /// `loadServer`: re-read the server's configuration from the registry.
     fn load_server(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = NodeResult> + Send;
+    /// `startServer`: start the server's process.
     fn start_server(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = NodeResult> + Send;
+    /// `stopServer`: stop the server's process.
     fn stop_server(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = NodeResult> + Send;
+    /// `destroyServer`: remove the server from the node.
     fn destroy_server(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = NodeResult> + Send;
+    /// `notifyServer`: pass `command` (e.g. `tars.loadconfig x.conf`) to the server;
+    /// `result` is its answer.
     fn notify_server(
         &self,
         application: String,
         server_name: String,
         command: String,
     ) -> impl Future<Output = NodeResult> + Send;
+    /// `getStateInfo`: the return value (0, or non-zero for a server the node does not
+    /// know), the server's state and a result text.
     fn get_state_info(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = (i32, ServerStateInfo, String)> + Send;
+    /// `patchPro`: accept a patch and answer at once; the download and install go on in the
+    /// background, reported by `get_patch_percent`.
     fn patch_pro(&self, request: PatchRequest) -> impl Future<Output = NodeResult> + Send;
+    /// `getPatchPercent`: the return value and the progress of the server's last patch.
     fn get_patch_percent(
         &self,
         application: String,
         server_name: String,
     ) -> impl Future<Output = (i32, PatchInfo)> + Send;
+    /// `shutdown`: stop the node itself.
     fn shutdown(&self) -> impl Future<Output = NodeResult> + Send;
+    /// `stopAllServers`: stop every server on the node.
     fn stop_all_servers(&self) -> impl Future<Output = NodeResult> + Send;
     /// Called for every call before dispatch, with the function name; an error fails the
     /// call at the framework level (used to inject failures).

@@ -56,15 +56,32 @@ pub mod ret {
 /// A request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestPacket {
+    /// iVersion (tag 1): the parameter layout, [`VERSION_TARS`] or [`VERSION_TUP`]; an
+    /// answer is given in the request's layout.
     pub version: i16,
+    /// cPacketType (tag 2): [`PACKET_NORMAL`], or [`PACKET_ONEWAY`] for a call that gets no
+    /// answer.
     pub packet_type: i8,
+    /// iMessageType (tag 3): TARS's message flags (hash, grid, dyeing, tracing); our calls
+    /// send 0, and a server copies the request's value into its answer.
     pub message_type: i32,
+    /// iRequestId (tag 4): chosen by the caller (unique among its calls in flight on one
+    /// connection) and echoed in the answer, which is how answers are matched to calls.
     pub request_id: i32,
+    /// sServantName (tag 5): the servant object called, e.g. `tars.tarsnode.NodeObj`.
     pub servant_name: String,
+    /// sFuncName (tag 6): the interface method called, e.g. `loadServer`.
     pub func_name: String,
+    /// sBuffer (tag 7): the encoded parameters, in the layout `version` names (see
+    /// [`Params`]).
     pub buffer: Bytes,
+    /// iTimeout (tag 8): how long the caller waits for the answer, in milliseconds.
     pub timeout: i32,
+    /// context (tag 9): the caller's context, passed along to the servant; our calls send
+    /// none.
     pub context: BTreeMap<String, String>,
+    /// status (tag 10): framework status; in a TUP answer it carries [`STATUS_RESULT_CODE`]
+    /// and [`STATUS_RESULT_DESC`] when the call failed.
     pub status: BTreeMap<String, String>,
 }
 
@@ -101,14 +118,28 @@ impl TarsStruct for RequestPacket {
 /// A response to a TARS (iVersion 1) request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResponsePacket {
+    /// iVersion (tag 1): the layout of the request answered, [`VERSION_TARS`] here (a TUP
+    /// answer is a [`RequestPacket`]).
     pub version: i16,
+    /// cPacketType (tag 2): copied from the request.
     pub packet_type: i8,
+    /// iRequestId (tag 3, not 4 as in the request): the id of the request answered.
     pub request_id: i32,
+    /// iMessageType (tag 4): copied from the request.
     pub message_type: i32,
+    /// iRet (tag 5): the framework result code, one of [`ret`]; 0 is success, and anything
+    /// else means `buffer` holds no answer.
     pub ret: i32,
+    /// sBuffer (tag 6): the return value (tag 0) and out-params (at their position tags);
+    /// empty when `ret` is not 0.
     pub buffer: Bytes,
+    /// status (tag 7): framework status; empty in our answers.
     pub status: BTreeMap<String, String>,
+    /// sResultDesc (tag 8): why the call failed, when `ret` is not 0 (omitted from the
+    /// encoding when empty).
     pub result_desc: String,
+    /// context (tag 9): the servant's context for the caller (omitted from the encoding
+    /// when empty).
     pub context: BTreeMap<String, String>,
 }
 

@@ -31,6 +31,7 @@ pub struct FileInfo {
     pub path: String,
     /// Size in bytes.
     pub size: i32,
+    /// Whether the file is executable (any of its execute bits is set).
     pub can_exec: bool,
     /// Hex MD5 of the content; optional on the wire.
     pub md5: String,
@@ -224,20 +225,30 @@ impl PatchClient {
 
 /// What a tarspatch does.
 pub trait PatchServant: Send + Sync + 'static {
+    /// `listFileInfo`: as [`PatchClient::list_file_info`] answers it (0 and the files below
+    /// a directory, 1 and the file itself, -1 for a path holding `..`).
     fn list_file_info(&self, path: String) -> impl Future<Output = (i32, Vec<FileInfo>)> + Send;
+    /// `download`: the chunk of `file` from byte `pos`; 0 with data, 1 at the end of the
+    /// file, below 0 on failure.
     fn download(&self, file: String, pos: i32) -> impl Future<Output = (i32, Vec<u8>)> + Send;
+    /// `preparePatchFile`: puts the uploaded `patch_file` of the app and server where nodes
+    /// download it from; the return value (0 success) and a result text.
     fn prepare_patch_file(
         &self,
         app: String,
         server_name: String,
         patch_file: String,
     ) -> impl Future<Output = (i32, String)> + Send;
+    /// `deletePatchFile`: removes the uploaded `patch_file` of the app and server; 0 on
+    /// success.
     fn delete_patch_file(
         &self,
         app: String,
         server_name: String,
         patch_file: String,
     ) -> impl Future<Output = i32> + Send;
+    /// `upload`: stores one chunk of a file, as [`PatchClient::upload`] describes the
+    /// return value.
     fn upload(
         &self,
         app: String,

@@ -11,6 +11,9 @@ pub enum DeployerError {
     /// A parameter is missing or has an unusable value.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The caller lacks the role on the target.
+    #[error(transparent)]
+    Forbidden(#[from] tars_common::authz::Denied),
     /// The addressed entity does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +47,7 @@ impl DeployerError {
     pub fn code(&self) -> ServiceErrorCode {
         match self {
             DeployerError::InvalidArgument(_) => ServiceErrorCode::BadRequest,
+            DeployerError::Forbidden(_) => ServiceErrorCode::Forbidden,
             DeployerError::NotFound(_) => ServiceErrorCode::NotFound,
             DeployerError::Conflict(_) => ServiceErrorCode::Conflict,
             DeployerError::TooLarge(_) => ServiceErrorCode::PayloadTooLarge,

@@ -4,6 +4,7 @@
 //!
 //! It does not speak HTTP (the gateway does) and does not run tasks (the task-runner does).
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod grpc;

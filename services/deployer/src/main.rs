@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-deployer");
     let config = tars_deployer::Config::from_env()?;
     let security = GrpcSecurity::from_env()?;
+    let metrics = tars_common::metrics::MetricsConfig::from_env()?;
     security
         .check_listen("the deployer", "TARS_DEPLOYER_GRPC_ADDR", config.grpc_addr)
         .map_err(anyhow::Error::msg)?;
@@ -26,6 +27,15 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-deployer listening on {addr}");
     let shutdown = tars_common::shutdown::on_signals();
+    if let Some(addr) = tars_common::metrics::start(&metrics, shutdown.clone()).await? {
+        println!("tars-deployer serving metrics at http://{addr}/metrics");
+        store.spawn_pool_metrics(shutdown.clone());
+    }
+    tars_deployer::audit::spawn_purge(
+        store.clone(),
+        config.settings.audit_retention_days,
+        shutdown.clone(),
+    );
     tars_deployer::run(
         listener,
         store.clone(),

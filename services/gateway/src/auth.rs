@@ -23,8 +23,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use sha2::{Digest, Sha256};
+use tars_common::authz::{self, Flag, Grant, Grants, Role};
 use tars_proto::common::Empty;
-use tars_proto::deployer::{Token, TokenHash};
+use tars_proto::deployer::{AuthGrantRow, Token, TokenHash};
 
 use crate::backends::Backends;
 use crate::error::{ApiError, ApiResult};
@@ -34,18 +35,68 @@ use crate::throttle::{client_address, Verdict};
 const NEGATIVE_TTL: Duration = Duration::from_secs(3);
 const MAX_NEGATIVE_ENTRIES: usize = 10_000;
 
-/// Who made the request.
+/// Who made the request, and what they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The token's user name.
     pub user: String,
+    /// The token's id (`t_platform_api_token.id`); `None` for `TARS_ADMIN_TICKET`.
+    pub token_id: Option<i64>,
+    /// The user's roles, as of the last reload.
+    pub grants: Arc<Grants>,
+    /// The endpoint being served (set by [`Caller::acting_on`]).
+    pub endpoint: &'static str,
+    /// Whether that endpoint writes (its calls go to the audit log).
+    pub audited: bool,
+}
+
+impl Caller {
+    /// This caller, calling `endpoint` (`audited` when it writes).
+    pub fn acting_on(&self, endpoint: &'static str, audited: bool) -> Caller {
+        Caller {
+            endpoint,
+            audited,
+            ..self.clone()
+        }
+    }
+
+    /// What the backends are told of the caller (gRPC metadata).
+    pub fn identity(&self) -> authz::Caller {
+        authz::Caller::new(
+            &self.user,
+            self.token_id,
+            self.endpoint,
+            (*self.grants).clone(),
+            self.audited,
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
 struct CachedToken {
     user: String,
+    id: i64,
     /// Unix seconds; 0 = never.
     expires_at: i64,
+}
+
+/// Users' grants, rebuilt at every reload.
+type GrantsByUser = HashMap<String, Arc<Grants>>;
+
+fn grants_by_user(rows: Vec<AuthGrantRow>) -> GrantsByUser {
+    let mut by_user: HashMap<String, Vec<Grant>> = HashMap::new();
+    for row in rows {
+        if let Some(role) = Role::parse(&row.role) {
+            by_user.entry(row.user_name).or_default().push(Grant {
+                role,
+                flag: Flag::parse(&row.flag),
+            });
+        }
+    }
+    by_user
+        .into_iter()
+        .map(|(user, grants)| (user, Arc::new(Grants::new(grants))))
+        .collect()
 }
 
 /// What is known of a ticket.
@@ -59,11 +110,17 @@ enum Known {
 }
 
 impl CachedToken {
-    fn caller(self) -> Known {
+    fn caller(self, grants: Arc<Grants>) -> Known {
         if self.expires_at != 0 && self.expires_at <= now_unix() {
             Known::Rejected
         } else {
-            Known::Valid(Caller { user: self.user })
+            Known::Valid(Caller {
+                user: self.user,
+                token_id: Some(self.id),
+                grants,
+                endpoint: "",
+                audited: false,
+            })
         }
     }
 }
@@ -77,6 +134,7 @@ fn rejected() -> ApiError {
 /// Active tokens by hash, plus recently seen unknown hashes.
 pub struct TicketCache {
     tokens: RwLock<HashMap<String, CachedToken>>,
+    grants: RwLock<GrantsByUser>,
     unknown: RwLock<HashMap<String, Instant>>,
     admin_hash: Option<String>,
     /// When the last successful reload started.
@@ -101,6 +159,7 @@ impl TicketCache {
     pub fn new(admin_ticket: Option<&str>) -> TicketCache {
         TicketCache {
             tokens: RwLock::new(HashMap::new()),
+            grants: RwLock::new(HashMap::new()),
             unknown: RwLock::new(HashMap::new()),
             admin_hash: admin_ticket.map(sha256_hex),
             last_reload: RwLock::new(None),
@@ -135,14 +194,32 @@ impl TicketCache {
         unknown.insert(hash, Instant::now());
     }
 
-    fn insert(&self, token: Token) {
-        self.tokens.write().expect("ticket cache poisoned").insert(
-            token.sha256_hex,
-            CachedToken {
-                user: token.user_name,
-                expires_at: token.expires_at,
-            },
+    /// The grants of `user` as of the last reload (none: nothing).
+    fn grants_of(&self, user: &str) -> Arc<Grants> {
+        self.grants
+            .read()
+            .expect("ticket cache poisoned")
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn insert(&self, token: Token, grants: Vec<AuthGrantRow>) -> CachedToken {
+        let cached = CachedToken {
+            user: token.user_name,
+            id: token.id,
+            expires_at: token.expires_at,
+        };
+        let fresh = grants_by_user(grants);
+        self.grants.write().expect("ticket cache poisoned").insert(
+            cached.user.clone(),
+            fresh.get(&cached.user).cloned().unwrap_or_default(),
         );
+        self.tokens
+            .write()
+            .expect("ticket cache poisoned")
+            .insert(token.sha256_hex, cached.clone());
+        cached
     }
 
     /// Replaces the cache with the deployer's active tokens.
@@ -160,12 +237,15 @@ impl TicketCache {
                     t.sha256_hex,
                     CachedToken {
                         user: t.user_name,
+                        id: t.id,
                         expires_at: t.expires_at,
                     },
                 )
             })
             .collect();
         let count = fresh.len();
+        let grants = grants_by_user(list.grants);
+        *self.grants.write().expect("ticket cache poisoned") = grants;
         *self.tokens.write().expect("ticket cache poisoned") = fresh;
         *self.last_reload.write().expect("ticket cache poisoned") = Some(started);
         Ok(count)
@@ -193,10 +273,17 @@ impl TicketCache {
         if self.admin_hash.as_deref() == Some(hash) {
             return Known::Valid(Caller {
                 user: "admin".into(),
+                token_id: None,
+                grants: Arc::new(Grants::admin()),
+                endpoint: "",
+                audited: false,
             });
         }
         match self.cached(hash) {
-            Some(token) => token.caller(),
+            Some(token) => {
+                let grants = self.grants_of(&token.user);
+                token.caller(grants)
+            }
             None if self.recently_unknown(hash) => Known::Rejected,
             None => Known::NotHeld,
         }
@@ -216,12 +303,9 @@ impl TicketCache {
             .await?;
         Ok(match reply.token {
             Some(token) => {
-                self.insert(token.clone());
-                CachedToken {
-                    user: token.user_name,
-                    expires_at: token.expires_at,
-                }
-                .caller()
+                let cached = self.insert(token, reply.grants);
+                let grants = self.grants_of(&cached.user);
+                cached.caller(grants)
             }
             None => {
                 self.remember_unknown(hash);

@@ -15,6 +15,7 @@ use tonic::transport::Endpoint;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
+use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 
@@ -89,6 +90,25 @@ impl<C: Clone> Backend<C> {
         F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
     {
+        self.call_as(None, extra, message, call)
+    }
+
+    /// [`Backend::call_within`] on behalf of `caller`: the backend is told who calls, with
+    /// what grants, which endpoint, and whether to record it in the audit log.
+    pub fn call_as<Req, Resp, F, Fut>(
+        &self,
+        caller: Option<&Caller>,
+        extra: Duration,
+        message: Req,
+        call: F,
+    ) -> impl Future<Output = ApiResult<Resp>> + Send + 'static
+    where
+        C: Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
+    {
         let client = self.client.clone();
         let name = self.name;
         let url = self.url.clone();
@@ -96,6 +116,9 @@ impl<C: Clone> Backend<C> {
         let mut request = tonic::Request::new(message);
         request.set_timeout(deadline);
         tars_common::propagation::inject_current_context(request.metadata_mut());
+        if let Some(caller) = caller {
+            caller.identity().inject(request.metadata_mut(), "");
+        }
         async move {
             // The deadline is per call, not per channel, so that one RPC can be given
             // longer; a tonic Status keeps it a 503, not an unknown error.
@@ -146,8 +169,12 @@ pub struct BadBackendUrl {
 /// Why the gateway cannot set up its backend clients.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendSetupError {
+    /// A backend address (`TARS_DEPLOYER_URL`, `TARS_TASK_RUNNER_URL`, `TARS_MONITOR_URL`)
+    /// that is not a usable URL.
     #[error(transparent)]
     BadUrl(#[from] BadBackendUrl),
+    /// `TARS_INTERNAL_TOKEN` or a `TARS_GRPC_TLS_*` setting is wrong (too short a token, a
+    /// certificate without its key, a file that cannot be read).
     #[error(transparent)]
     Security(#[from] tars_common::env::EnvError),
 }

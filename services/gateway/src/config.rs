@@ -34,6 +34,9 @@ pub struct Config {
     /// `TARS_TRUSTED_PROXIES`, default none: CIDRs (or addresses) of the proxies whose
     /// `X-Forwarded-For` names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
+    /// `TARS_METRICS_ALLOW`, default loopback: the TCP peers that may read `/metrics`
+    /// (never decided by `X-Forwarded-For`).
+    pub metrics_access: tars_common::metrics::MetricsAccess,
     /// Connection limits and timeouts of the HTTP server (`TARS_HTTP_*`).
     pub http: HttpLimits,
     /// `TARS_TOKEN_REFRESH_SECS`, default 5: how often the ticket cache is reloaded, which
@@ -45,6 +48,11 @@ pub struct Config {
     /// `TARS_PUBLISH_WAIT_MS`, default 120000: how long `upload_and_publish` waits for its
     /// task before answering that it is still running.
     pub publish_wait: Duration,
+    /// `TARS_RESOURCE_WAIT_MS`, default 600000: how much longer than
+    /// `TARS_BACKEND_TIMEOUT_MS` the endpoints that may install tarsnode over SSH
+    /// (install/uninstall_tars_node, deploy_server and expand_server with `install_node`)
+    /// wait for the deployer; each machine's steps have their own timeouts there.
+    pub resource_wait: Duration,
 }
 
 impl Config {
@@ -60,11 +68,24 @@ impl Config {
             admin_ticket: admin_ticket()?,
             auth_failures_per_minute: var_parsed("TARS_AUTH_FAILURES_PER_MINUTE", 30)?,
             trusted_proxies: trusted_proxies()?,
+            metrics_access: tars_common::metrics::access_from_env()?,
             http: HttpLimits::from_env()?,
             token_refresh: Duration::from_secs(var_parsed("TARS_TOKEN_REFRESH_SECS", 5)?),
             packages: tars_packages::PackageConfig::from_env()?,
             publish_wait: Duration::from_millis(var_parsed("TARS_PUBLISH_WAIT_MS", 120_000)?),
+            resource_wait: Duration::from_millis(var_parsed("TARS_RESOURCE_WAIT_MS", 600_000)?),
         })
+    }
+
+    /// How much longer than `TARS_BACKEND_TIMEOUT_MS` the call behind `endpoint` may take:
+    /// [`Config::resource_wait`] for those that may install tarsnode over SSH, else none.
+    pub fn extra_wait(&self, endpoint: &str) -> Duration {
+        match endpoint {
+            "install_tars_node" | "uninstall_tars_node" | "deploy_server" | "expand_server" => {
+                self.resource_wait
+            }
+            _ => Duration::ZERO,
+        }
     }
 }
 

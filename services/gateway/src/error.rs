@@ -52,6 +52,11 @@ impl ApiError {
         ApiError::new(ServiceErrorCode::Unauthenticated, message)
     }
 
+    /// 403: the caller lacks the role; the message names the role and the target.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(ServiceErrorCode::Forbidden, message)
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(ServiceErrorCode::NotFound, message)

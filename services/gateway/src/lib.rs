@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod handlers;
 pub mod input;
+pub mod metrics;
 pub mod middleware;
 pub mod router;
 pub mod serve;
@@ -49,6 +50,8 @@ pub async fn run_with(
     in_process: backends::InProcess,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // One recorder per process: standalone installed it already; `/metrics` serves it.
+    tars_common::metrics::install();
     let backends = Arc::new(backends::Backends::from_config(&config, in_process)?);
     let tickets = Arc::new(auth::TicketCache::new(config.admin_ticket.as_deref()));
     tickets

@@ -46,13 +46,16 @@ pub fn apply_middleware(router: Router, body_timeout: Duration) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "http",
                         method = %request.method(),
                         path = %request.uri().path(),
                         user = tracing::field::Empty,
                         status = tracing::field::Empty,
-                    )
+                    );
+                    // A caller's W3C `traceparent` makes this request part of its trace.
+                    tars_common::propagation::adopt_http_parent(&span, request.headers());
+                    span
                 })
                 .on_request(())
                 .on_response(|response: &Response, latency: Duration, span: &Span| {

@@ -1,7 +1,8 @@
 //! The routes: every endpoint of the endpoint table ([`tars_api::endpoints!`]) with the
 //! methods it answers, served under both `/api` and `/server/api` behind the ticket; the
 //! OpenAPI document (`/api/openapi.json`) and its page (`/api/docs`) beside them, without
-//! a ticket; the probes. Nothing else routes.
+//! a ticket; the probes and `/metrics` (no ticket; only for `TARS_METRICS_ALLOW`).
+//! Nothing else routes.
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -23,20 +24,39 @@ use crate::state::AppState;
 /// A forwarding handler per table entry; the gateway's own are written elsewhere.
 macro_rules! handler {
     (gateway . $rpc:ident, $($rest:tt)*) => {};
-    ($backend:ident . $rpc:ident, $name:ident, $body:ident, $input:ty, $output:ty) => {
+    ($backend:ident . $rpc:ident, $name:ident, $body:ident, $input:ty, $output:ty, $access:ident) => {
         pub async fn $name(
             State(state): State<AppState>,
             Extension(caller): Extension<Caller>,
-            Input(input, _): Input<$input, body_kind!($body)>,
+            input: Result<Input<$input, body_kind!($body)>, ApiError>,
         ) -> ApiResult<Data<$output>> {
+            let caller = caller.acting_on(stringify!($name), access!($access));
+            let Input(input, _) = match input {
+                Ok(input) => input,
+                // A write refused for its input is recorded too.
+                Err(err) => {
+                    return Err(crate::handlers::audit_refusal(&state, &caller, "", "", err).await)
+                }
+            };
             forward(
+                &state,
                 &state.backends.$backend,
                 &caller,
                 input,
+                state.config.extra_wait(stringify!($name)),
                 |mut c, r| async move { c.$rpc(r).await },
             )
             .await
         }
+    };
+}
+
+macro_rules! access {
+    (write) => {
+        true
+    };
+    (read) => {
+        false
     };
 }
 
@@ -68,11 +88,11 @@ macro_rules! route {
 macro_rules! api_routes {
     ($( $tag:literal {
         $( $(#[doc = $doc:literal])* $name:ident [$($method:ident)+] $body:ident
-            $input:ty => $output:ty = $backend:ident . $rpc:ident; )*
+            $input:ty => $output:ty = $backend:ident . $rpc:ident : $role:ident $access:ident; )*
     } )*) => {
         mod forwarders {
             use super::*;
-            $($(handler!($backend . $rpc, $name, $body, $input, $output);)*)*
+            $($(handler!($backend . $rpc, $name, $body, $input, $output, $access);)*)*
         }
 
         /// Every endpoint of the table, with the methods it answers.
@@ -122,6 +142,7 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .method_not_allowed_fallback(probe_method_not_allowed)
         .nest("/api", api.clone())
         .nest("/server/api", api)
@@ -129,6 +150,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(unknown_route)
         .with_state(state);
     apply_middleware(router, body_timeout)
+        .layer(axum::middleware::from_fn(crate::metrics::record_http))
 }
 
 #[cfg(test)]

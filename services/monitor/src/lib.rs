@@ -35,6 +35,8 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service asking the query servers `config` names; `store` finds a server given by
+    /// name among the registered adapters. Nothing is connected until a request comes.
     pub fn new(store: Store, config: QueryConfig) -> Service {
         Service {
             servers: Arc::new(QueryServers::new(store, config)),

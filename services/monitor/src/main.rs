@@ -12,6 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-monitor");
     let addr = tars_monitor::grpc_addr_from_env()?;
     let security = tars_common::grpc_security::GrpcSecurity::from_env()?;
+    let metrics = tars_common::metrics::MetricsConfig::from_env()?;
     security
         .check_listen("the monitor", "TARS_MONITOR_GRPC_ADDR", addr)
         .map_err(anyhow::Error::msg)?;
@@ -26,14 +27,12 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-monitor listening on {addr}");
-    tars_monitor::run(
-        listener,
-        store.clone(),
-        query,
-        &security,
-        tars_common::shutdown::on_signals(),
-    )
-    .await?;
+    let shutdown = tars_common::shutdown::on_signals();
+    if let Some(addr) = tars_common::metrics::start(&metrics, shutdown.clone()).await? {
+        println!("tars-monitor serving metrics at http://{addr}/metrics");
+        store.spawn_pool_metrics(shutdown.clone());
+    }
+    tars_monitor::run(listener, store.clone(), query, &security, shutdown).await?;
     store.close().await;
     Ok(())
 }

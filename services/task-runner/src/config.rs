@@ -14,9 +14,16 @@ pub enum QueueConfig {
     Embedded,
     /// Kafka: accepted tasks are published to `topic`; runners form consumer group `group`.
     Kafka {
+        /// `TARS_KAFKA_BROKERS`: the bootstrap brokers, `host:port[,host:port…]`.
         brokers: String,
+        /// `TARS_KAFKA_TOPIC`, default `tars-tasks`: where accepted task numbers are
+        /// published (keyed by task number).
         topic: String,
+        /// `TARS_KAFKA_DLQ_TOPIC`, default `tars-tasks-dlq`: where a message that is not a
+        /// task message is parked, with the reason in its `reason` header.
         dead_letter_topic: String,
+        /// `TARS_KAFKA_GROUP`, default `tars-task-runner`: the consumer group every runner
+        /// joins, so each task message goes to one of them.
         group: String,
         /// `TARS_KAFKA_MAX_POLL_INTERVAL_MS`, default 300000: how long the consumer may go
         /// without polling before the group evicts it. The consumer keeps polling while

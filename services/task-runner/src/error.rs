@@ -10,6 +10,9 @@ pub enum TaskError {
     /// A parameter is missing or has an unusable value.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The caller lacks the role on a target.
+    #[error(transparent)]
+    Forbidden(#[from] tars_common::authz::Denied),
     /// The addressed task does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -37,6 +40,7 @@ impl TaskError {
     pub fn code(&self) -> ServiceErrorCode {
         match self {
             TaskError::InvalidArgument(_) => ServiceErrorCode::BadRequest,
+            TaskError::Forbidden(_) => ServiceErrorCode::Forbidden,
             TaskError::NotFound(_) => ServiceErrorCode::NotFound,
             TaskError::Conflict(_) => ServiceErrorCode::Conflict,
             TaskError::Unavailable(_) => ServiceErrorCode::Unavailable,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod executor;
 pub mod grpc;
+mod metrics;
 pub mod ops;
 pub mod paging;
 pub mod parameters;
@@ -67,6 +68,8 @@ pub fn start(store: Store, config: Config, shutdown: CancellationToken) -> anyho
     let executor = Executor::new(store.clone(), nodes, exec_config, shutdown.clone());
     let wake = Arc::new(Notify::new());
     let sweep_period = (config.lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    let kafka = matches!(config.queue, QueueConfig::Kafka { .. });
+    metrics::spawn_queue_sampler(store.clone(), kafka, shutdown.clone());
     match &config.queue {
         QueueConfig::Embedded => {
             tracing::info!(runner = %config.runner_id, "task queue: embedded (no Kafka)");
@@ -123,6 +126,7 @@ fn start_kafka(
         anyhow::bail!("not a Kafka queue configuration");
     };
     tracing::info!(%brokers, %topic, %group, "task queue: kafka");
+    metrics::spawn_kafka_lag_sampler(brokers, group, topic, shutdown.clone());
     let producer = kafka::producer(brokers).map_err(anyhow::Error::msg)?;
     let publisher = Arc::new(kafka::KafkaPublisher {
         producer: producer.clone(),

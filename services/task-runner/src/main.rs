@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tars-task-runner");
     let config = tars_task_runner::Config::from_env()?;
     let security = tars_common::grpc_security::GrpcSecurity::from_env()?;
+    let metrics = tars_common::metrics::MetricsConfig::from_env()?;
     security
         .check_listen(
             "the task-runner",
@@ -30,6 +31,11 @@ async fn main() -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port; keep its shape.
     println!("tars-task-runner listening on {addr}");
     let shutdown = tars_common::shutdown::on_signals();
+    // Before the runner starts, so its samplers and counters have the recorder.
+    if let Some(addr) = tars_common::metrics::start(&metrics, shutdown.clone()).await? {
+        println!("tars-task-runner serving metrics at http://{addr}/metrics");
+        store.spawn_pool_metrics(shutdown.clone());
+    }
     tars_task_runner::run(listener, store.clone(), config, &security, shutdown).await?;
     store.close().await;
     Ok(())

@@ -10,11 +10,13 @@ pub mod config_api;
 pub mod db;
 pub mod expansion;
 pub mod http;
+pub mod otlp;
 pub mod packages;
 pub mod ports;
 pub mod query_sim;
 pub mod raw;
 pub mod sim;
+pub mod sshd;
 pub mod tasks;
 
 use std::io::{BufRead, BufReader};
@@ -286,6 +288,7 @@ impl Platform {
         };
         let env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
         let ticket = create_token(&env, "e2e", None);
+        grant(&env, "e2e", "admin", None);
         let (process, addr) = Process::spawn(
             "tars-platform",
             &binary("tars-platform"),
@@ -315,6 +318,7 @@ impl Platform {
         };
         let mut env = Platform::base_env(backend, dir.path(), database.as_ref(), &options);
         let ticket = create_token(&env, "e2e", None);
+        grant(&env, "e2e", "admin", None);
         let mut processes = Vec::new();
         // The deployer is first: outage tests replace it.
         for (name, log, var_listen, var_url) in [
@@ -374,6 +378,25 @@ impl Platform {
         token_command(&self.env, args)
     }
 
+    /// Gives `user` `role` on `flag` (none for admin), as an operator would.
+    pub fn grant(&self, user: &str, role: &str, flag: Option<&str>) {
+        grant(&self.env, user, role, flag)
+    }
+
+    /// Runs `tars-platform auth …` against this platform's database.
+    pub fn auth_command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(binary("tars-platform"));
+        command
+            .arg("auth")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command.output().expect("run tars-platform auth")
+    }
+
     /// Creates another ticket for `user`.
     pub fn create_token(&self, user: &str, expires_days: Option<u32>) -> String {
         create_token(&self.env, user, expires_days)
@@ -405,6 +428,25 @@ pub fn token_command(env: &[(String, String)], args: &[&str]) -> std::process::O
         command.env(k, v);
     }
     command.output().expect("run tars-platform token")
+}
+
+/// Runs `tars-platform auth grant <user> <role> [<flag>]` with `env`.
+pub fn grant(env: &[(String, String)], user: &str, role: &str, flag: Option<&str>) {
+    let mut command = Command::new(binary("tars-platform"));
+    command
+        .args(["auth", "grant", user, role])
+        .args(flag)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("run tars-platform auth grant");
+    assert!(
+        output.status.success(),
+        "auth grant {user} {role} {flag:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn create_token(env: &[(String, String)], user: &str, expires_days: Option<u32>) -> String {

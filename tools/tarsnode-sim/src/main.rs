@@ -1,19 +1,26 @@
 //! `tarsnode-sim`: stands in for tarsnode on as many machines as needed, for tests,
 //! benchmarks and the development stack. Each listen address is one node.
+//!
+//! Packaged by `scripts/build-node-package.sh`, it is also an installable tarsnode for
+//! `install_tars_node`: the package's `util/start.sh` runs it with `--config
+//! conf/tars.tarsnode.config.conf` (it listens where the installed configuration's
+//! `NodeAdapter` endpoint says), and `util/stop.sh` stops it.
 
 mod call_log;
 mod faults;
 mod node;
 mod patcher;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use tars_protocol::client::ClientConfig;
+use tars_protocol::conf::NODE_ENDPOINT_PATH;
+use tars_protocol::endpoint::parse_endpoint;
 use tars_protocol::node::{NodeDispatcher, NODE_SERVANT};
 use tars_protocol::server::{serve, ServerConfig};
 
@@ -34,6 +41,11 @@ struct Args {
     /// Port for --ips.
     #[arg(long, default_value_t = tars_protocol::node::DEFAULT_NODE_PORT)]
     port: u16,
+    /// Run as an installed tarsnode: listen where this configuration file's
+    /// `/tars/application/server/NodeAdapter<endpoint>` says (a package's
+    /// `conf/tars.tarsnode.config.conf`, once the installer put the machine's IP in it).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Append one JSON line per call received to this file.
     #[arg(long)]
     log: Option<PathBuf>,
@@ -68,6 +80,30 @@ fn expand_range(range: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
         .collect())
 }
 
+/// The address the node servant of the configuration file at `path` listens on.
+fn configured_address(path: &Path) -> anyhow::Result<SocketAddr> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --config {}", path.display()))?;
+    let conf = tars_protocol::conf::parse(&text)
+        .with_context(|| format!("--config {}", path.display()))?;
+    let endpoint = conf
+        .get(NODE_ENDPOINT_PATH)
+        .with_context(|| format!("--config {} has no {NODE_ENDPOINT_PATH}", path.display()))?;
+    let endpoint = parse_endpoint(endpoint)
+        .with_context(|| format!("--config {}: {NODE_ENDPOINT_PATH}", path.display()))?;
+    let ip: IpAddr = endpoint.host.parse().with_context(|| {
+        format!(
+            "--config {}: the node's host {:?} is not an IP address (was the package installed?)",
+            path.display(),
+            endpoint.host
+        )
+    })?;
+    if let Some(locator) = conf.get("/tars/application/client<locator>") {
+        tracing::info!(%locator, "registry locator of the installed node");
+    }
+    Ok(SocketAddr::new(ip, endpoint.port))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = tars_common::telemetry::init("tarsnode-sim");
@@ -76,9 +112,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(range) = &args.ips {
         addrs.extend(expand_range(range, args.port)?);
     }
+    if let Some(path) = &args.config {
+        addrs.push(configured_address(path)?);
+    }
     anyhow::ensure!(
         !addrs.is_empty(),
-        "give at least one --listen address or an --ips range"
+        "give at least one --listen address, an --ips range or a --config file"
     );
     let log = match &args.log {
         Some(path) => Some(Arc::new(call_log::CallLog::open(path)?)),

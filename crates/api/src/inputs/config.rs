@@ -16,6 +16,7 @@ pub struct AddConfigFile {
     /// 1 application, 2 set name, 3 set area, 4 set group, 5 server.
     #[serde(deserialize_with = "required_int")]
     pub level: i64,
+    /// The application the file belongs to, e.g. `Shop`.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
     /// Level 5.
@@ -24,10 +25,14 @@ pub struct AddConfigFile {
     /// Levels 2-4.
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// The set's area: required at levels 3-4; at level 5 with the other two set fields for
+    /// a file of the server's instances in that set.
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// The set's group: required at level 4; at level 5 as `set_area`.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
+    /// The file's name as the server loads it, e.g. `cart.conf`; unique at its place.
     #[serde(deserialize_with = "required_text")]
     pub filename: String,
     /// The content, byte for byte; may be empty.
@@ -55,10 +60,13 @@ impl IntoRequest<pb::AddConfigFileRequest> for AddConfigFile {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"id": 2, "config": "b=3", "reason": "tune"}))]
 pub struct UpdateConfigFile {
+    /// The file's id (`id` of config_file_list).
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
+    /// The new content, stored byte for byte; may be empty.
     #[serde(deserialize_with = "present_text")]
     pub config: String,
+    /// Why it changed, kept in the file's history.
     #[serde(deserialize_with = "required_text")]
     pub reason: String,
 }
@@ -79,17 +87,22 @@ impl IntoRequest<pb::UpdateConfigFileRequest> for UpdateConfigFile {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"level": 5, "application": "Shop", "server_name": "Cart"}))]
 pub struct ConfigFileList {
+    /// 1 application, 2 set name, 3 set area, 4 set group, 5 server.
     #[serde(deserialize_with = "required_int")]
     pub level: i64,
+    /// The application, e.g. `Shop`.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The server's name within the application; required at level 5.
     #[serde(deserialize_with = "text")]
     pub server_name: Option<String>,
     /// Absent set fields do not filter (level 5); levels 2-4 need theirs.
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// The set's area: required at levels 3-4.
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// The set's group: required at level 4.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
 }
@@ -112,16 +125,22 @@ impl IntoRequest<pb::ConfigFileListRequest> for ConfigFileList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"config_id": 2, "application": "Shop", "server_name": "Cart"}))]
 pub struct NodeConfigFileList {
+    /// The server-level file's id (`id` of config_file_list at level 5).
     #[serde(deserialize_with = "required_int")]
     pub config_id: i64,
+    /// The file's application; another is a 400.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The file's server name; another is a 400.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
+    /// When given, must be the file's set name.
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// When given, must be the file's set area.
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// When given, must be the file's set group.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
 }
@@ -144,6 +163,7 @@ impl IntoRequest<pb::NodeConfigFileListRequest> for NodeConfigFileList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"config_id": 2}))]
 pub struct ByConfigId {
+    /// The file's id (`id` of config_file_list).
     #[serde(deserialize_with = "required_int")]
     pub config_id: i64,
 }
@@ -158,6 +178,7 @@ impl IntoRequest<pb::ConfigFileId> for ByConfigId {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"config_id": 2}))]
 pub struct ConfigFileHistoryList {
+    /// The file's id (`id` of config_file_list).
     #[serde(deserialize_with = "required_int")]
     pub config_id: i64,
     /// 1-based page (also `cur_page`); absent: the first 20 rows.
@@ -184,8 +205,11 @@ impl IntoRequest<pb::ConfigHistoryListRequest> for ConfigFileHistoryList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"config_id": 2, "reference_id": 1}))]
 pub struct AddConfigRef {
+    /// The including file's id: a server-level or node-level file.
     #[serde(deserialize_with = "required_int")]
     pub config_id: i64,
+    /// The included file's id: a file of a higher level (application/set above server above
+    /// node) of the same application.
     #[serde(deserialize_with = "required_int")]
     pub reference_id: i64,
 }

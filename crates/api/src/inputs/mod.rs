@@ -2,13 +2,17 @@
 //! document's parameters are the same), documented field by field, with the example the
 //! OpenAPI document shows, and its translation into the backend's request.
 
+mod auth;
 mod config;
 mod monitor;
+mod resource;
 mod servers;
 mod tasks;
 
+pub use auth::*;
 pub use config::*;
 pub use monitor::*;
+pub use resource::*;
 pub use servers::*;
 pub use tasks::*;
 

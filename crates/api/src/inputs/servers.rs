@@ -18,8 +18,10 @@ pub struct DeployServer {
     /// The instance's servants; at least one.
     #[serde(deserialize_with = "required")]
     pub adapters: Vec<DeployAdapter>,
+    /// The application, e.g. `Shop`.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The server's name within the application, e.g. `Cart`.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
     /// The node; empty means the first adapter's.
@@ -31,14 +33,24 @@ pub struct DeployServer {
     /// A profile template (template_name_list).
     #[serde(deserialize_with = "required_text")]
     pub template_name: String,
+    /// Whether the instance belongs to a set; then `set_name`, `set_area` and `set_group`
+    /// are required. Default false.
     #[serde(deserialize_with = "flag")]
     pub enable_set: Option<bool>,
+    /// The set's name, letters and digits (e.g. `mtt`).
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// The set's area, letters and digits (e.g. `sz`).
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// The set's group: a number, or `*`.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
+    /// With the resource module on (`TARS_NODE_PACKAGE`), install tarsnode first on the
+    /// instance's machines that have none; without it they are reported in
+    /// `tars_node_rst`. Default false.
+    #[serde(deserialize_with = "flag")]
+    pub install_node: Option<bool>,
 }
 
 /// One servant of a new instance.
@@ -47,8 +59,10 @@ pub struct DeployAdapter {
     /// The servant's object name; the servant becomes `App.Server.<obj_name>`.
     #[serde(deserialize_with = "required_text")]
     pub obj_name: String,
+    /// The IP address the servant listens on.
     #[serde(deserialize_with = "required_text")]
     pub bind_ip: String,
+    /// The port it listens on, 1-65535.
     #[serde(deserialize_with = "required_int")]
     pub port: i64,
     /// `tcp` (default) or `udp`.
@@ -57,12 +71,16 @@ pub struct DeployAdapter {
     /// `tars` (default) or `not_tars`.
     #[serde(deserialize_with = "text")]
     pub protocol: Option<String>,
+    /// Threads handling its requests; absent or 0: 1.
     #[serde(deserialize_with = "int")]
     pub thread_num: Option<i64>,
+    /// The most connections it accepts at once; absent or 0: 100,000.
     #[serde(deserialize_with = "int")]
     pub max_connections: Option<i64>,
+    /// How many requests may wait for a thread; absent or 0: 50,000.
     #[serde(deserialize_with = "int")]
     pub queuecap: Option<i64>,
+    /// How long a request may wait in that queue, in milliseconds; absent or 0: 20,000.
     #[serde(deserialize_with = "int")]
     pub queuetimeout: Option<i64>,
     /// The node it listens on; empty means the instance's.
@@ -100,6 +118,7 @@ impl IntoRequest<pb::DeployServerRequest> for DeployServer {
             set_group: self.set_group.unwrap_or_default(),
             adapters,
             user: user.to_string(),
+            install_node: self.install_node.unwrap_or(false),
         })
     }
 }
@@ -114,32 +133,50 @@ pub struct UpdateServer {
     /// A backup instance is patched but not restarted.
     #[serde(deserialize_with = "flag")]
     pub bak_flag: Option<bool>,
+    /// The instance's id (`id` of server_list).
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
+    /// The profile template its configuration is rendered from (template_name_list).
     #[serde(deserialize_with = "text")]
     pub template_name: Option<String>,
+    /// `tars_cpp`, `tars_java` … (server_type_list).
     #[serde(deserialize_with = "text")]
     pub server_type: Option<String>,
+    /// Put the instance in the set given by the set fields (each required, given here or
+    /// already stored), or, when false, take it out of its set (the set fields are
+    /// cleared).
     #[serde(deserialize_with = "flag")]
     pub enable_set: Option<bool>,
+    /// The set's name, letters and digits.
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// The set's area, letters and digits.
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// The set's group: a number, or `*`.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
+    /// Threads for asynchronous callbacks in the server (not negative).
     #[serde(deserialize_with = "int")]
     pub async_thread_num: Option<i64>,
+    /// The working directory on the node; empty for the node's default.
     #[serde(deserialize_with = "text")]
     pub base_path: Option<String>,
+    /// The executable's path on the node; empty for the default.
     #[serde(deserialize_with = "text")]
     pub exe_path: Option<String>,
+    /// A script the node runs to start the server (chiefly `not_tars` servers); empty for
+    /// none.
     #[serde(deserialize_with = "text")]
     pub start_script_path: Option<String>,
+    /// A script the node runs to stop it; empty for none.
     #[serde(deserialize_with = "text")]
     pub stop_script_path: Option<String>,
+    /// A script the node runs to check that it is alive; empty for none.
     #[serde(deserialize_with = "text")]
     pub monitor_script_path: Option<String>,
+    /// The private template: TARS configuration text merged over the template for this
+    /// instance.
     #[serde(deserialize_with = "text")]
     pub profile: Option<String>,
 }
@@ -171,6 +208,7 @@ impl IntoRequest<pb::UpdateServerRequest> for UpdateServer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"tree_node_id": "1Shop"}))]
 pub struct TreeNodeList {
+    /// A node id of /api/tree; the list covers the servers below it.
     #[serde(deserialize_with = "required_text")]
     pub tree_node_id: String,
     /// 1-based page (also `cur_page`); absent: the list's default.
@@ -206,10 +244,13 @@ impl IntoRequest<pb::ServerNotifyListRequest> for TreeNodeList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"application": "Shop"}))]
 pub struct InactiveServerList {
+    /// Only instances of this application.
     #[serde(deserialize_with = "text")]
     pub application: Option<String>,
+    /// Only instances of servers of this name.
     #[serde(deserialize_with = "text")]
     pub server_name: Option<String>,
+    /// Only instances on this node.
     #[serde(deserialize_with = "text")]
     pub node_name: Option<String>,
     /// 1-based page (also `cur_page`); absent: every row, at most 1,000.
@@ -238,10 +279,13 @@ impl IntoRequest<pb::InactiveServerListRequest> for InactiveServerList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"application": "Shop", "server_name": "Cart", "node_name": "10.0.0.5"}))]
 pub struct Instance {
+    /// The application, e.g. `Shop`.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The server's name within the application.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
+    /// The node the instance runs on (its IP, as `node_name` in server_list).
     #[serde(deserialize_with = "required_text")]
     pub node_name: String,
 }
@@ -275,19 +319,25 @@ pub struct ExpandServerPreview {
     /// Node IPs: a list, or text separated by `;`.
     #[serde(deserialize_with = "expand_nodes")]
     pub expand_nodes: Vec<String>,
+    /// The source instance's application.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The source instance's server name.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
+    /// The source instance's node, whose adapters are copied.
     #[serde(deserialize_with = "required_text")]
     pub node_name: String,
     /// The new instances' set, when true: `set_name.set_area.set_group`.
     #[serde(deserialize_with = "flag")]
     pub enable_set: Option<bool>,
+    /// The set's name.
     #[serde(deserialize_with = "text")]
     pub set_name: Option<String>,
+    /// The set's area.
     #[serde(deserialize_with = "text")]
     pub set_area: Option<String>,
+    /// The set's group.
     #[serde(deserialize_with = "text")]
     pub set_group: Option<String>,
 }
@@ -315,31 +365,43 @@ impl IntoRequest<pb::ExpandServerPreviewRequest> for ExpandServerPreview {
         {"node_name": "10.0.0.6", "set": "", "obj_name": "CartObj", "bind_ip": "10.0.0.6",
          "port": 10001}]}))]
 pub struct ExpandServer {
+    /// One row per adapter of each new instance, as expand_server_preview answered them
+    /// (ports possibly changed); at least one.
     #[serde(deserialize_with = "required")]
     pub expand_preview_servers: Vec<ExpandTarget>,
+    /// The source instance's application.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The source instance's server name.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
+    /// The source instance's node; its settings and adapters' options are copied.
     #[serde(deserialize_with = "required_text")]
     pub node_name: String,
     /// Copy the source node's node-level configuration files too.
     #[serde(deserialize_with = "flag")]
     pub copy_node_config: Option<bool>,
+    /// As deploy_server's: install tarsnode first on new machines that have none.
+    #[serde(deserialize_with = "flag")]
+    pub install_node: Option<bool>,
 }
 
 /// One adapter of one new instance.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExpandTarget {
+    /// The new instance's node.
     #[serde(deserialize_with = "required_text")]
     pub node_name: String,
     /// `name.area.group`, or empty without set.
     #[serde(deserialize_with = "text")]
     pub set: Option<String>,
+    /// The adapter's object name (`CartObj` of `Shop.Cart.CartObj`), one of the source's.
     #[serde(deserialize_with = "required_text")]
     pub obj_name: String,
+    /// The IP address the adapter listens on at the new node.
     #[serde(deserialize_with = "required_text")]
     pub bind_ip: String,
+    /// The port it listens on there, 1-65535 (auto_port proposes free ones).
     #[serde(deserialize_with = "required_int")]
     pub port: i64,
 }
@@ -364,6 +426,7 @@ impl IntoRequest<pb::ExpandServerRequest> for ExpandServer {
             copy_node_config: self.copy_node_config.unwrap_or(false),
             targets,
             user: user.to_string(),
+            install_node: self.install_node.unwrap_or(false),
         })
     }
 }
@@ -401,30 +464,40 @@ impl IntoRequest<pb::AutoPortRequest> for AutoPort {
     "node_name": "10.0.0.5", "servant": "Shop.Cart.AdminObj",
     "endpoint": "tcp -h 10.0.0.5 -t 60000 -p 10002", "thread_num": 1}))]
 pub struct AddAdapterConf {
+    /// The instance's application.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
+    /// The instance's server name.
     #[serde(deserialize_with = "required_text")]
     pub server_name: String,
+    /// The instance's node.
     #[serde(deserialize_with = "required_text")]
     pub node_name: String,
+    /// Threads handling the servant's requests; absent or 0: 1.
     #[serde(deserialize_with = "int")]
     pub thread_num: Option<i64>,
     /// `tcp -h <ip> -t <timeout> -p <port>`.
     #[serde(deserialize_with = "text")]
     pub endpoint: Option<String>,
+    /// The most connections it accepts at once; absent or 0: 100,000.
     #[serde(deserialize_with = "int")]
     pub max_connections: Option<i64>,
+    /// The client addresses allowed to connect; empty allows everyone.
     #[serde(deserialize_with = "text")]
     pub allow_ip: Option<String>,
     /// `App.Server.Obj`.
     #[serde(deserialize_with = "text")]
     pub servant: Option<String>,
+    /// How many requests may wait for a thread; absent or 0: 50,000.
     #[serde(deserialize_with = "int")]
     pub queuecap: Option<i64>,
+    /// How long a request may wait in that queue, in milliseconds; absent or 0: 20,000.
     #[serde(deserialize_with = "int")]
     pub queuetimeout: Option<i64>,
+    /// `tars` (default) or `not_tars`.
     #[serde(deserialize_with = "text")]
     pub protocol: Option<String>,
+    /// A named group of handler threads shared with other adapters; empty for its own.
     #[serde(deserialize_with = "text")]
     pub handlegroup: Option<String>,
 }
@@ -454,24 +527,34 @@ impl IntoRequest<pb::AdapterConfInput> for AddAdapterConf {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"id": 3, "thread_num": 4}))]
 pub struct UpdateAdapterConf {
+    /// The adapter's id (`id` of adapter_conf_list).
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
+    /// Threads handling the servant's requests.
     #[serde(deserialize_with = "int")]
     pub thread_num: Option<i64>,
+    /// Where it listens: `tcp -h <ip> -t <timeout> -p <port>`.
     #[serde(deserialize_with = "text")]
     pub endpoint: Option<String>,
+    /// The most connections it accepts at once.
     #[serde(deserialize_with = "int")]
     pub max_connections: Option<i64>,
+    /// The client addresses allowed to connect; empty allows everyone.
     #[serde(deserialize_with = "text")]
     pub allow_ip: Option<String>,
+    /// The servant's full name, `App.Server.Obj` of the adapter's own server.
     #[serde(deserialize_with = "text")]
     pub servant: Option<String>,
+    /// How many requests may wait for a thread.
     #[serde(deserialize_with = "int")]
     pub queuecap: Option<i64>,
+    /// How long a request may wait in that queue, in milliseconds.
     #[serde(deserialize_with = "int")]
     pub queuetimeout: Option<i64>,
+    /// `tars` or `not_tars`.
     #[serde(deserialize_with = "text")]
     pub protocol: Option<String>,
+    /// A named group of handler threads shared with other adapters; empty for its own.
     #[serde(deserialize_with = "text")]
     pub handlegroup: Option<String>,
 }
@@ -500,10 +583,14 @@ impl IntoRequest<pb::AdapterConfInput> for UpdateAdapterConf {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"level": 2, "application": "Shop"}))]
 pub struct CascadeSelectServer {
+    /// The level whose choices are listed: 1 applications, 2 servers, 3 sets, 4 nodes, 5
+    /// servants.
     #[serde(deserialize_with = "required_int")]
     pub level: i64,
+    /// The application chosen; required from level 2.
     #[serde(deserialize_with = "text")]
     pub application: Option<String>,
+    /// The server chosen; required from level 3.
     #[serde(deserialize_with = "text")]
     pub server_name: Option<String>,
     /// `name.area.group`.
@@ -530,6 +617,8 @@ pub struct SendCommand {
     #[serde(deserialize_with = "ids")]
     #[schema(value_type = String)]
     pub server_ids: Vec<i64>,
+    /// The command sent to each server through its node, e.g. `tars.viewstatus` or
+    /// `tars.setloglevel DEBUG`.
     #[serde(deserialize_with = "required_text")]
     pub command: String,
 }

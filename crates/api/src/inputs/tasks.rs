@@ -21,6 +21,8 @@ pub struct AddTask {
     /// At most 10,000; one per server instance.
     #[serde(deserialize_with = "required")]
     pub items: Vec<AddTaskItem>,
+    /// Run the items one after another, stopping at the first failure (the rest are
+    /// cancelled); default false: all at once.
     #[serde(deserialize_with = "flag")]
     pub serial: Option<bool>,
 }
@@ -31,6 +33,7 @@ pub struct AddTaskItem {
     /// patch_tars and grace_patch_tars need all three; other commands none.
     #[serde(deserialize_with = "task_parameters")]
     pub parameters: Option<TaskParameters>,
+    /// The instance acted on (`id` of server_list).
     #[serde(deserialize_with = "required_int")]
     pub server_id: i64,
     /// start, stop, restart, grace_restart, patch_tars, grace_patch_tars, undeploy_tars.
@@ -49,6 +52,7 @@ pub struct TaskParameters {
     #[serde(default, deserialize_with = "flag")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bak_flag: Option<bool>,
+    /// A note on the release, kept with the item (publishing sends the package's comment).
     #[serde(default, deserialize_with = "text")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_text: Option<String>,
@@ -167,10 +171,13 @@ impl IntoRequest<tr::TaskNo> for TaskNo {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"application": "Shop", "page_size": 5}))]
 pub struct TaskList {
+    /// Only tasks with an item of this application.
     #[serde(deserialize_with = "text")]
     pub application: Option<String>,
+    /// Only tasks with an item of a server of this name.
     #[serde(deserialize_with = "text")]
     pub server_name: Option<String>,
+    /// Only tasks with an item of this command (`start`, `patch_tars` …).
     #[serde(deserialize_with = "text")]
     pub command: Option<String>,
     /// Created at or after: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`.
@@ -207,6 +214,7 @@ impl IntoRequest<tr::TaskListRequest> for TaskList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"application": "Shop", "module_name": "Cart"}))]
 pub struct ServerPatchList {
+    /// The server's application, e.g. `Shop`.
     #[serde(deserialize_with = "required_text")]
     pub application: String,
     /// The server's name.
@@ -245,6 +253,7 @@ pub struct UploadPatchPackage {
     pub application: String,
     /// The server's name: letters, digits, `_` and `-`.
     pub module_name: String,
+    /// A note on the release, listed as the package's `comment` in server_patch_list.
     pub comment: Option<String>,
     /// The file's MD5 (any case); a mismatch is refused and nothing is kept.
     pub md5: Option<String>,
@@ -259,8 +268,11 @@ pub struct UploadAndPublish {
     /// The package (`-F suse=@file.tgz`).
     #[schema(format = Binary)]
     pub suse: String,
+    /// The server's application: letters, digits, `_` and `-`.
     pub application: String,
+    /// The server's name: letters, digits, `_` and `-`.
     pub module_name: String,
+    /// A note on the release, stored with the package.
     pub comment: Option<String>,
     /// `1`: patch every instance, not only the active ones.
     pub restart: Option<String>,
@@ -271,10 +283,14 @@ pub struct UploadAndPublish {
 #[schema(example = json!({"template_name": "shop.base", "parents_name": "tars.default",
     "profile": "<tars>\n</tars>"}))]
 pub struct AddProfileTemplate {
+    /// The new template's name, unique (e.g. `shop.base`).
     #[serde(deserialize_with = "required_text")]
     pub template_name: String,
+    /// The existing template it inherits from (e.g. `tars.default`); its values are
+    /// overridden by this one's.
     #[serde(deserialize_with = "required_text")]
     pub parents_name: String,
+    /// The template's text, TARS configuration syntax (`<tars> … </tars>`).
     #[serde(deserialize_with = "required_text")]
     pub profile: String,
 }
@@ -296,12 +312,16 @@ impl IntoRequest<pb::ProfileTemplateInput> for AddProfileTemplate {
 #[schema(example = json!({"id": 7, "template_name": "shop.base",
     "parents_name": "tars.default", "profile": "<tars>\n<x>1</x>\n</tars>"}))]
 pub struct UpdateProfileTemplate {
+    /// The template's id (`id` of query_profile_template).
     #[serde(deserialize_with = "required_int")]
     pub id: i64,
+    /// Its name; renaming a template that servers use is refused.
     #[serde(deserialize_with = "required_text")]
     pub template_name: String,
+    /// The template it inherits from; one that would make a cycle is refused.
     #[serde(deserialize_with = "required_text")]
     pub parents_name: String,
+    /// The template's text, TARS configuration syntax.
     #[serde(deserialize_with = "required_text")]
     pub profile: String,
 }
@@ -322,6 +342,7 @@ impl IntoRequest<pb::ProfileTemplateInput> for UpdateProfileTemplate {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"template_name": "shop.base"}))]
 pub struct ProfileTemplateByName {
+    /// The template's name, e.g. `tars.cpp.default`.
     #[serde(deserialize_with = "required_text")]
     pub template_name: String,
 }
@@ -338,8 +359,10 @@ impl IntoRequest<pb::TemplateName> for ProfileTemplateByName {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"template_name": "shop"}))]
 pub struct QueryProfileTemplate {
+    /// A part of the name to look for; absent matches every name.
     #[serde(deserialize_with = "text")]
     pub template_name: Option<String>,
+    /// A part of the parent's name to look for; absent matches every parent.
     #[serde(deserialize_with = "text")]
     pub parents_name: Option<String>,
 }

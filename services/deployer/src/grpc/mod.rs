@@ -21,7 +21,8 @@ use crate::ops;
 /// Writes each row `"Span" method(Request) -> Reply = |s, r| op;` as the [`Deployer`]
 /// method `method`: `op`, a future of a [`DeployerResult`] over `s` (the service) and `r`
 /// (the request message), runs in the span `Span` (the RPC's name, which traces show), and
-/// its error becomes the status. `-> Reply { field }` answers the op's value in that field.
+/// its error becomes the status. An audited call (a write through the API) gets its audit
+/// row here unless the write's own transaction wrote it. `-> Reply { field }` answers the op's value in that field.
 ///
 /// The signature is the one `#[tonic::async_trait]` gives the trait's methods, spelled out
 /// because the attribute does not look inside the macro calls that bring the areas' rows
@@ -37,9 +38,11 @@ macro_rules! traced_rpcs {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
+            let service = self;
             let $s = self;
             Box::pin(traced_rpc("deployer", $span, request, move |$r| async move {
                 let answer: DeployerResult<_> = $op.await;
+                crate::audit::finish(&service.store, &answer).await;
                 // A path fragment cannot start a struct literal; an alias of it can.
                 $(type Reply = $reply; let answer = answer.map(|value| Reply { $field: value });)?
                 answer
@@ -59,10 +62,12 @@ macro_rules! rpc_area {
 }
 
 mod adapters;
+mod auth;
 mod config;
 mod dictionaries;
 mod expansion;
 mod packages;
+mod resource;
 mod servers;
 mod templates;
 mod tokens;
@@ -101,5 +106,7 @@ impl Deployer for DeployerService {
     config::rpcs!();
     packages::rpcs!();
     expansion::rpcs!();
+    resource::rpcs!();
+    auth::rpcs!();
     tokens::rpcs!();
 }

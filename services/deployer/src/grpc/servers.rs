@@ -12,7 +12,7 @@ rpc_area! {
     "UpdateServer" update_server(pb::UpdateServerRequest) -> pb::ServerConf =
         |s, r| ops::servers::update_server(&s.store, r);
     "DeployServer" deploy_server(pb::DeployServerRequest) -> pb::DeployServerReply =
-        |s, r| ops::deploy::deploy_server(&s.store, r);
+        |s, r| ops::deploy::deploy_server(&s.store, &s.nodes, &s.settings, r);
     "LoadServer" load_server(pb::LoadServerRequest) -> pb::LoadServerReply { result } =
         |s, r| ops::node_calls::load_server(&s.store, &s.nodes, r);
     "SendCommand" send_command(pb::SendCommandRequest) -> pb::SendCommandReply { results } =

@@ -60,6 +60,8 @@ async fn service() -> DeployerService {
     let settings = Settings {
         nodes: tars_nodes::NodeConfig::default(),
         config_file_max_bytes: 1 << 20,
+        resource: None,
+        audit_retention_days: 0,
     };
     let nodes = Arc::new(Nodes::new(settings.nodes.clone()));
     DeployerService::new(store, nodes, settings)

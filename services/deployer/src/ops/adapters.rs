@@ -5,7 +5,9 @@ use tars_store::adapter_conf::{AdapterUpdate, NewAdapter};
 use tars_store::{Store, StoreError};
 
 use super::limits::{self, adapter_conf};
-use super::{convert, validate};
+use tars_common::authz::Role;
+
+use super::{access, convert, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 fn adapter_not_found(id: i64) -> DeployerError {
@@ -16,11 +18,16 @@ fn adapter_not_found(id: i64) -> DeployerError {
 
 /// The adapter with that id.
 pub async fn adapter_conf(store: &Store, id: i64) -> DeployerResult<AdapterConf> {
-    store
+    let row = store
         .adapter_by_id(id)
         .await?
-        .map(convert::adapter_conf)
-        .ok_or_else(|| adapter_not_found(id))
+        .ok_or_else(|| adapter_not_found(id))?;
+    access::target(
+        Role::Developer,
+        row.application.as_deref().unwrap_or_default(),
+        row.server_name.as_deref().unwrap_or_default(),
+    )?;
+    Ok(convert::adapter_conf(row))
 }
 
 /// The adapters of the server instance with that id.
@@ -29,6 +36,7 @@ pub async fn adapter_conf_list(store: &Store, server_id: i64) -> DeployerResult<
         .server_by_id(server_id)
         .await?
         .ok_or_else(|| super::servers::server_not_found(server_id))?;
+    access::server(Role::Developer, &server)?;
     Ok(store
         .adapters_of_instance(
             server.application.as_deref().unwrap_or_default(),
@@ -116,6 +124,7 @@ pub async fn add_adapter_conf(
         &adapter_conf::SERVER_NAME,
     )?;
     validate::node_name("node_name", &input.node_name)?;
+    access::target(Role::Operator, &input.application, &input.server_name)?;
     limits::user(&input.user, &adapter_conf::LASTUSER)?;
     check_texts(&input)?;
     let servant = input
@@ -185,6 +194,11 @@ pub async fn update_adapter_conf(
         .adapter_by_id(input.id)
         .await?
         .ok_or_else(|| adapter_not_found(input.id))?;
+    access::target(
+        Role::Operator,
+        current.application.as_deref().unwrap_or_default(),
+        current.server_name.as_deref().unwrap_or_default(),
+    )?;
     check_texts(&input)?;
     if let Some(endpoint) = input.endpoint.as_deref() {
         validate::endpoint("endpoint", endpoint)?;
@@ -222,11 +236,24 @@ pub async fn update_adapter_conf(
         }
         Err(err) => return Err(err.into()),
     }
-    adapter_conf(store, input.id).await
+    store
+        .adapter_by_id(input.id)
+        .await?
+        .map(convert::adapter_conf)
+        .ok_or_else(|| adapter_not_found(input.id))
 }
 
 /// Removes an adapter.
 pub async fn delete_adapter_conf(store: &Store, id: i64) -> DeployerResult<i64> {
+    let current = store
+        .adapter_by_id(id)
+        .await?
+        .ok_or_else(|| adapter_not_found(id))?;
+    access::target(
+        Role::Operator,
+        current.application.as_deref().unwrap_or_default(),
+        current.server_name.as_deref().unwrap_or_default(),
+    )?;
     if store.delete_adapter(id).await? {
         Ok(id)
     } else {

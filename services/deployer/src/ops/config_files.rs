@@ -17,8 +17,10 @@ use tars_store::config_files::{
 use tars_store::server_conf::ServerFilter;
 use tars_store::Store;
 
+use tars_common::authz::Role;
+
 use super::limits::{self, config_files, config_history};
-use super::{paging, validate};
+use super::{access, paging, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 /// One file as the API shows it.
@@ -78,7 +80,9 @@ pub fn describe(file: &ConfigFileRow) -> String {
 
 /// The file with that id as the API shows it, or a 404.
 pub async fn config_file(store: &Store, id: i64) -> DeployerResult<ConfigFile> {
-    Ok(to_config_file(load(store, id).await?))
+    let row = load(store, id).await?;
+    access::config_file(Role::Developer, &row)?;
+    Ok(to_config_file(row))
 }
 
 /// The file with that id, or a 404.
@@ -267,6 +271,12 @@ pub async fn add_config_file(
         &request.application,
         &config_files::SERVER_NAME,
     )?;
+    let server = if request.level == 5 {
+        request.server_name.as_str()
+    } else {
+        ""
+    };
+    access::target(Role::Operator, &request.application, server)?;
     let filename = filename(&request.filename)?;
     content(&request.config, max_bytes)?;
     check_user(&request.user)?;
@@ -349,6 +359,7 @@ pub async fn update_config_file(
     content(&request.config, max_bytes)?;
     limits::text("reason", &request.reason, &config_history::REASON)?;
     check_user(&request.user)?;
+    access::config_file(Role::Operator, &load(store, request.id).await?)?;
     let found = store
         .update_config_file(
             request.id,
@@ -366,6 +377,7 @@ pub async fn update_config_file(
 
 /// Deletes a file (a server-level file with its node-level files) unless referenced.
 pub async fn delete_config_file(store: &Store, id: i64) -> DeployerResult<i64> {
+    access::config_file(Role::Operator, &load(store, id).await?)?;
     match store.delete_config_file(id).await? {
         ConfigDeletion::NotFound => Err(file_not_found(id)),
         ConfigDeletion::Referenced(files) => Err(DeployerError::Conflict(format!(
@@ -383,6 +395,12 @@ pub async fn config_file_list(
     request: ConfigFileListRequest,
 ) -> DeployerResult<Vec<ConfigFile>> {
     validate::name("application", &request.application)?;
+    let server = if request.level == 5 {
+        request.server_name.as_str()
+    } else {
+        ""
+    };
+    access::target(Role::Developer, &request.application, server)?;
     let text = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_string();
     let filter = match request.level {
         1..=4 => {
@@ -447,6 +465,7 @@ pub async fn node_config_file_list(
     request: NodeConfigFileListRequest,
 ) -> DeployerResult<Vec<ConfigFile>> {
     let file = load(store, request.config_id).await?;
+    access::config_file(Role::Developer, &file)?;
     if file.level != Some(LEVEL_SERVER) {
         return Err(DeployerError::bad_param(
             "config_id",
@@ -525,16 +544,23 @@ pub async fn node_config_file_list(
 
 /// One history record.
 pub async fn config_file_history(store: &Store, id: i64) -> DeployerResult<ConfigHistory> {
-    store
-        .config_history_by_id(id)
-        .await?
-        .map(history)
-        .ok_or_else(|| {
-            DeployerError::NotFound(format!(
-                "no configuration history record with id {id}; list a file's records with \
-                 /api/config_file_history_list?config_id="
-            ))
-        })
+    let row = store.config_history_by_id(id).await?.ok_or_else(|| {
+        DeployerError::NotFound(format!(
+            "no configuration history record with id {id}; list a file's records with \
+             /api/config_file_history_list?config_id="
+        ))
+    })?;
+    history_readable(store, row.configid.unwrap_or_default()).await?;
+    Ok(history(row))
+}
+
+/// A file's history is read with the file's role; a deleted file's history needs the
+/// role on every application (`*`), since nothing says whose it was.
+async fn history_readable(store: &Store, config_id: i64) -> DeployerResult<()> {
+    match store.config_file_by_id(config_id).await? {
+        Some(file) => access::config_file(Role::Developer, &file),
+        None => access::target(Role::Developer, "*", ""),
+    }
 }
 
 /// A file's history, newest first. The history of a deleted file stays readable.
@@ -543,6 +569,7 @@ pub async fn config_file_history_list(
     request: ConfigHistoryListRequest,
 ) -> DeployerResult<ConfigHistoryPage> {
     let config_id = request.config_id;
+    history_readable(store, config_id).await?;
     let window = paging::history(request.page.as_ref())?;
     let (count, rows) = store.config_history_page(config_id, Some(window)).await?;
     if count == 0 && store.config_file_by_id(config_id).await?.is_none() {

@@ -117,6 +117,7 @@ async fn layer(store: &Store, at: &ConfigPlace, set: &SetDivision) -> DeployerRe
 /// The merged text for the server (and node) of file `id`.
 pub async fn merged_node_config(store: &Store, id: i64) -> DeployerResult<String> {
     let file = load(store, id).await?;
+    super::access::config_file(tars_common::authz::Role::Developer, &file)?;
     let set = set_division(&file)?;
     let server_name = file.server_name.as_deref().unwrap_or_default();
     let filename = file.filename.as_deref().unwrap_or_default();

@@ -79,6 +79,11 @@ pub async fn push_config_file(
             missing.join(", ")
         )));
     }
+    // Every file must be the caller's to push before anything is sent. TarsWeb lets a
+    // developer push (hasOpeAuth); here pushing is an operator's.
+    for file in &files {
+        super::access::config_file(tars_common::authz::Role::Operator, file)?;
+    }
     // In the order asked, each instance told about each file once.
     let mut targets: Vec<NotifyTarget> = Vec::new();
     let mut seen_targets = HashSet::new();

@@ -6,6 +6,9 @@ use tars_proto::deployer::{ConfigRef, ConfigRefDetail};
 use tars_store::config_refs::RefInsertion;
 use tars_store::{Store, StoreError};
 
+use tars_common::authz::Role;
+
+use super::access;
 use super::config_files::{describe, file_not_found, load, to_config_file};
 use super::limits::{self, config_references};
 use crate::error::{DeployerError, DeployerResult};
@@ -44,6 +47,7 @@ pub async fn add_config_ref(
         ));
     }
     let file = load(store, config_id).await?;
+    access::config_file(Role::Operator, &file)?;
     let target = store
         .config_file_by_id(reference_id)
         .await?
@@ -96,6 +100,16 @@ pub async fn add_config_ref(
 
 /// Removes a reference.
 pub async fn delete_config_ref(store: &Store, id: i64) -> DeployerResult<i64> {
+    // The reference belongs to the including file.
+    if let Some(reference) = store.config_ref_by_id(id).await? {
+        match store
+            .config_file_by_id(reference.config_id.unwrap_or_default())
+            .await?
+        {
+            Some(file) => access::config_file(Role::Operator, &file)?,
+            None => access::target(Role::Operator, "*", "")?,
+        }
+    }
     if store.delete_config_ref(id).await? {
         Ok(id)
     } else {
@@ -111,7 +125,7 @@ pub async fn config_ref_list(
     store: &Store,
     config_id: i64,
 ) -> DeployerResult<Vec<ConfigRefDetail>> {
-    load(store, config_id).await?;
+    access::config_file(Role::Developer, &load(store, config_id).await?)?;
     Ok(store
         .config_refs_with_files(config_id)
         .await?

@@ -7,8 +7,12 @@ use tars_store::adapter_conf::NewAdapter;
 use tars_store::server_conf::NewServer;
 use tars_store::{Store, StoreError};
 
+use tars_common::authz::Role;
+use tars_nodes::Nodes;
+
 use super::limits::{adapter_conf, server_conf};
 use super::{convert, limits, validate};
+use crate::config::Settings;
 use crate::error::{DeployerError, DeployerResult};
 
 // Defaults for values a request leaves out (expansion uses them for NULL source columns).
@@ -18,11 +22,17 @@ pub(crate) const DEFAULT_QUEUECAP: i64 = 50_000;
 pub(crate) const DEFAULT_QUEUETIMEOUT: i64 = 20_000;
 pub(crate) const DEFAULT_ASYNC_THREAD_NUM: i64 = 3;
 
-/// Validates and writes a deployment; answers the instance on the request's node.
+/// Validates and writes a deployment; answers the instance on the request's node and,
+/// with the resource module, the deployment's machines that have no node (installed
+/// first with `install_node`).
 pub async fn deploy_server(
     store: &Store,
+    nodes_of: &Nodes,
+    settings: &Settings,
     request: DeployServerRequest,
 ) -> DeployerResult<DeployServerReply> {
+    super::access::target(Role::Operator, &request.application, &request.server_name)?;
+    super::resource::require_for_install(request.install_node, settings)?;
     // The adapters' rows repeat the application in a narrower column than the server's.
     validate::stored_name(
         "application",
@@ -128,10 +138,18 @@ pub async fn deploy_server(
         nodes = ?nodes,
         "server deployed"
     );
+    let tars_node_rst = super::resource::machines_without_node(
+        store,
+        nodes_of,
+        settings,
+        &nodes,
+        request.install_node,
+        &request.user,
+    )
+    .await;
     Ok(DeployServerReply {
         server_conf: Some(convert::server_conf(primary)),
-        // The resource module (installing tarsnode on new machines) is not enabled.
-        tars_node_rst: Vec::new(),
+        tars_node_rst,
     })
 }
 

@@ -39,11 +39,38 @@ pub async fn cascade_select_server(
     request: CascadeSelectRequest,
 ) -> DeployerResult<Vec<String>> {
     let level = request.level;
+    // Only what the caller may read: fewer choices, not a refusal.
+    let readable = super::access::readable();
+    let app_readable = |app: &str| {
+        readable.as_ref().is_none_or(|w| {
+            w.apps.iter().any(|a| a == app) || w.servers.iter().any(|(a, _)| a == app)
+        })
+    };
+    let server_readable =
+        |app: &str, server: &str| readable.as_ref().is_none_or(|w| w.covers(app, server));
+    if level >= 2 {
+        let app = require(&request.application, "application", level)?;
+        if !app_readable(app) {
+            return Ok(Vec::new());
+        }
+        if level >= 3 {
+            let server = require(&request.server_name, "server_name", level)?;
+            if !server_readable(app, server) {
+                return Ok(Vec::new());
+            }
+        }
+    }
     match level {
-        1 => Ok(store.distinct_applications().await?),
+        1 => {
+            let mut apps = store.distinct_applications().await?;
+            apps.retain(|app| app_readable(app));
+            Ok(apps)
+        }
         2 => {
             let app = require(&request.application, "application", level)?;
-            Ok(store.distinct_server_names(app).await?)
+            let mut servers = store.distinct_server_names(app).await?;
+            servers.retain(|server| server_readable(app, server));
+            Ok(servers)
         }
         3 => {
             let app = require(&request.application, "application", level)?;

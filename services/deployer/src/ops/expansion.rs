@@ -7,9 +7,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use tars_common::authz::Role;
 use tars_common::time::now_local;
+use tars_nodes::Nodes;
 use tars_proto::deployer::{
-    ExpandPreviewServer, ExpandServerPreviewRequest, ExpandServerRequest, ExpandTarget, ServerConf,
+    ExpandPreviewServer, ExpandServerPreviewRequest, ExpandServerReply, ExpandServerRequest,
+    ExpandTarget,
 };
 use tars_store::adapter_conf::{AdapterConfRow, NewAdapter};
 use tars_store::expansion::{Expansion, NodeConfigCopy, NodeHoldings};
@@ -19,6 +22,7 @@ use tars_store::{Store, StoreError};
 use super::limits::{self, adapter_conf, config_files, server_conf};
 use super::ports::NodePorts;
 use super::{convert, deploy, validate};
+use crate::config::Settings;
 use crate::error::{DeployerError, DeployerResult};
 
 /// Preview status of a node the server is not deployed on yet (TarsWeb's
@@ -67,6 +71,8 @@ pub async fn expand_server_preview(
     store: &Store,
     request: ExpandServerPreviewRequest,
 ) -> DeployerResult<Vec<ExpandPreviewServer>> {
+    // TarsWeb asks for the operator role here (hasDevAuth), though nothing is written.
+    super::access::target(Role::Operator, &request.application, &request.server_name)?;
     if request.expand_nodes.is_empty() {
         return Err(DeployerError::bad_param(
             "expand_nodes",
@@ -244,11 +250,16 @@ pub fn endpoint_for(source: &str, bind_ip: &str, port: u16) -> String {
 }
 
 /// Creates the listed instances as copies of the source instance, in one transaction;
-/// answers the new servers.
+/// answers the new servers and, with the resource module, the new machines that have no
+/// node (installed first with `install_node`).
 pub async fn expand_server(
     store: &Store,
+    nodes_of: &Nodes,
+    settings: &Settings,
     request: ExpandServerRequest,
-) -> DeployerResult<Vec<ServerConf>> {
+) -> DeployerResult<ExpandServerReply> {
+    super::access::target(Role::Operator, &request.application, &request.server_name)?;
+    super::resource::require_for_install(request.install_node, settings)?;
     validate::name("application", &request.application)?;
     validate::name("server_name", &request.server_name)?;
     validate::node_name("node_name", &request.node_name)?;
@@ -371,7 +382,20 @@ pub async fn expand_server(
         })?;
         created.push(convert::server_conf(row));
     }
-    Ok(created)
+    let machines: Vec<String> = nodes.into_iter().map(|(node, _)| node).collect();
+    let tars_node_rst = super::resource::machines_without_node(
+        store,
+        nodes_of,
+        settings,
+        &machines,
+        request.install_node,
+        &request.user,
+    )
+    .await;
+    Ok(ExpandServerReply {
+        servers: created,
+        tars_node_rst,
+    })
 }
 
 /// Refuses a node where the instance exists already or one of its new ports is taken.

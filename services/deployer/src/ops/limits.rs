@@ -19,14 +19,22 @@ pub enum Size {
     /// `text`: 65,535 bytes.
     Bytes(usize),
     /// `int(11)`: a signed 32-bit integer.
-    Int { min: i64, max: i64 },
+    Int {
+        /// The smallest value stored.
+        min: i64,
+        /// The largest value stored.
+        max: i64,
+    },
 }
 
 /// One column and its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
+    /// The table, e.g. `t_server_conf`.
     pub table: &'static str,
+    /// The column, e.g. `server_name`.
     pub name: &'static str,
+    /// What fits in it.
     pub size: Size,
 }
 

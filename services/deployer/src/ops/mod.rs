@@ -3,7 +3,9 @@
 //!
 //! [`DeployerError`]: crate::error::DeployerError
 
+pub mod access;
 pub mod adapters;
+pub mod auth;
 pub mod config_files;
 pub mod config_merge;
 pub mod config_push;
@@ -18,6 +20,7 @@ pub mod notify;
 pub mod packages;
 pub mod paging;
 pub mod ports;
+pub mod resource;
 pub mod servers;
 pub mod templates;
 pub mod tokens;

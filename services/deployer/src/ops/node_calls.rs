@@ -6,7 +6,9 @@ use tars_proto::deployer::{CommandResult, LoadServerRequest};
 use tars_store::server_conf::ServerConfRow;
 use tars_store::Store;
 
-use super::validate;
+use tars_common::authz::Role;
+
+use super::{access, validate};
 use crate::error::{DeployerError, DeployerResult};
 
 fn call_failed(node_name: &str, err: tars_protocol::CallError) -> DeployerError {
@@ -36,6 +38,8 @@ pub async fn load_server(
     validate::name("application", &request.application)?;
     validate::name("server_name", &request.server_name)?;
     validate::node_name("node_name", &request.node_name)?;
+    // TarsWeb lets a developer load a server (hasOpeAuth); so do we.
+    access::target(Role::Developer, &request.application, &request.server_name)?;
     if store
         .server_by_name(
             &request.application,
@@ -89,6 +93,10 @@ pub async fn send_command(
             .ok_or_else(|| super::servers::server_not_found(*id))?;
         servers.push(server);
     }
+    // Every server must be the caller's to command before any is sent anything.
+    for server in &servers {
+        access::server(Role::Operator, server)?;
+    }
     let targets = servers
         .iter()
         .map(|server| {
@@ -107,9 +115,13 @@ pub async fn send_command(
 /// One `notifyServer` call to make.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NotifyTarget {
+    /// The instance's application.
     pub application: String,
+    /// The instance's server name.
     pub server_name: String,
+    /// The node it runs on.
     pub node_name: String,
+    /// The command sent (e.g. `tars.loadconfig cart.conf`).
     pub command: String,
 }
 
@@ -156,6 +168,7 @@ pub async fn get_realtime_state(store: &Store, nodes: &Nodes, id: i64) -> Deploy
         .server_by_id(id)
         .await?
         .ok_or_else(|| super::servers::server_not_found(id))?;
+    access::server(Role::Developer, &server)?;
     let (application, server_name) = names(&server);
     let client = nodes.client(store, &server.node_name).await?;
     let (ret, info, result) = client

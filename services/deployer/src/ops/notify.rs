@@ -12,7 +12,8 @@ pub async fn server_notify_list(
     store: &Store,
     request: ServerNotifyListRequest,
 ) -> DeployerResult<ServerNotifyPage> {
-    let filter = TreeSelection::parse(&request.tree_node_id)?.server_filter();
+    let mut filter = TreeSelection::parse(&request.tree_node_id)?.server_filter();
+    filter.within = super::access::readable();
     let servers = store.list_servers(&filter, None).await?;
     // tarsnotify keys rows by `App.Server_node`.
     let server_ids: Vec<String> = servers

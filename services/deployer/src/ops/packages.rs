@@ -1,6 +1,7 @@
 //! Package records: what the gateway's package store kept, recorded in `t_server_patchs`
 //! so patch_tars (and TARS's own tools) can find it, and listed per server.
 
+use tars_common::authz::Role;
 use tars_common::time::{format_api_time, now_local};
 use tars_proto::deployer::{AddPackageRequest, Package, PackageListRequest, PackagePage};
 use tars_store::packages::{NewPackage, PackageRow};
@@ -28,6 +29,7 @@ pub async fn upload_patch_package(
     // The row names the server `App.Server` in a column narrower than either name's.
     validate::stored_name("application", &request.application, &server_patchs::SERVER)?;
     validate::name("module_name", &request.module_name)?;
+    super::access::target(Role::Operator, &request.application, &request.module_name)?;
     let server = format!("{}.{}", request.application, request.module_name);
     limits::derived(
         &["application", "module_name"],
@@ -76,6 +78,7 @@ pub async fn server_patch_list(
     let (application, module_name) = (&request.application, &request.module_name);
     validate::name("application", application)?;
     validate::name("module_name", module_name)?;
+    super::access::target(Role::Developer, application, module_name)?;
     let (count, rows) = store
         .packages_of(&format!("{application}.{module_name}"), Some(window))
         .await?;

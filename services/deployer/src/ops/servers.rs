@@ -5,19 +5,22 @@ use tars_proto::deployer::{InactiveServerListRequest, ServerConf, UpdateServerRe
 use tars_store::server_conf::{ServerFilter, ServerUpdate};
 use tars_store::Store;
 
-use super::convert;
+use tars_common::authz::Role;
+
 use super::limits::{self, server_conf};
 use super::tree::TreeSelection;
 use super::validate;
+use super::{access, convert};
 use crate::error::{DeployerError, DeployerResult};
 
 /// The server with that id.
 pub async fn server(store: &Store, id: i64) -> DeployerResult<ServerConf> {
-    store
+    let row = store
         .server_by_id(id)
         .await?
-        .map(convert::server_conf)
-        .ok_or_else(|| server_not_found(id))
+        .ok_or_else(|| server_not_found(id))?;
+    access::server(Role::Developer, &row)?;
+    Ok(convert::server_conf(row))
 }
 
 /// The 404 for an unknown server id.
@@ -33,7 +36,8 @@ pub async fn server_list(
     tree_node_id: &str,
     page: Option<&Page>,
 ) -> DeployerResult<Vec<ServerConf>> {
-    let filter = TreeSelection::parse(tree_node_id)?.server_filter();
+    let mut filter = TreeSelection::parse(tree_node_id)?.server_filter();
+    filter.within = access::readable();
     let window = super::paging::fleet(page)?;
     let rows = store.list_servers(&filter, window).await?;
     let rows = match window {
@@ -54,6 +58,7 @@ pub async fn inactive_server_list(
         server_name: non_empty(request.server_name),
         node_name: non_empty(request.node_name),
         setting_state: Some("inactive".to_string()),
+        within: access::readable(),
         ..ServerFilter::default()
     };
     let window = super::paging::fleet(request.page.as_ref())?;
@@ -114,6 +119,7 @@ pub async fn update_server(
         .server_by_id(request.id)
         .await?
         .ok_or_else(|| server_not_found(request.id))?;
+    access::server(Role::Operator, &current)?;
     check_sizes(&request)?;
     if let Some(server_type) = &request.server_type {
         validate::server_type(server_type)?;
@@ -165,5 +171,9 @@ pub async fn update_server(
     store
         .update_server(request.id, &update, tars_common::time::now_local())
         .await?;
-    server(store, request.id).await
+    store
+        .server_by_id(request.id)
+        .await?
+        .map(convert::server_conf)
+        .ok_or_else(|| server_not_found(request.id))
 }

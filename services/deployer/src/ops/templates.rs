@@ -112,6 +112,7 @@ pub async fn add_profile_template(
     store: &Store,
     input: ProfileTemplateInput,
 ) -> DeployerResult<ProfileTemplate> {
+    super::access::admin()?;
     check_input(&input)?;
     check_parent(store, &input.template_name, &input.parents_name).await?;
     let now = tars_common::time::now_local();
@@ -152,6 +153,7 @@ pub async fn update_profile_template(
     store: &Store,
     input: ProfileTemplateInput,
 ) -> DeployerResult<ProfileTemplate> {
+    super::access::admin()?;
     let current = store
         .template_by_id(input.id)
         .await?
@@ -208,6 +210,7 @@ async fn refuse_if_in_use(store: &Store, name: &str, verb: &str) -> DeployerResu
 
 /// Deletes a template nobody uses.
 pub async fn delete_profile_template(store: &Store, id: i64) -> DeployerResult<i64> {
+    super::access::admin()?;
     let current = store
         .template_by_id(id)
         .await?

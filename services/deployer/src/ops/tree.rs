@@ -16,10 +16,15 @@ use crate::error::{DeployerError, DeployerResult};
 /// What a tree node id selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TreeSelection {
+    /// The application (`1App`), if the id selects one.
     pub application: Option<String>,
+    /// The server (`5Server`), if selected.
     pub server_name: Option<String>,
+    /// The set's name (`2Name`), if selected.
     pub set_name: Option<String>,
+    /// The set's area (`3Area`), if selected.
     pub set_area: Option<String>,
+    /// The set's group (`4Group`), if selected.
     pub set_group: Option<String>,
 }
 
@@ -108,7 +113,17 @@ pub fn leaf_id(entry: &TreeEntry) -> String {
 
 /// Builds the business tree of every deployed server.
 pub async fn tree(store: &Store) -> DeployerResult<Vec<TreeNode>> {
-    Ok(build_tree(store.tree_entries().await?))
+    let mut entries = store.tree_entries().await?;
+    // Only what the caller may read: whole applications, or their single servers.
+    if let Some(within) = super::access::readable() {
+        entries.retain(|e| {
+            within.covers(
+                e.application.as_deref().unwrap_or_default(),
+                e.server_name.as_deref().unwrap_or_default(),
+            )
+        });
+    }
+    Ok(build_tree(entries))
 }
 
 /// Builds the forest from placements: each prefix of a leaf id is a parent node, created

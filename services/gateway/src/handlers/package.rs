@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, StatusCode};
+use tars_common::authz::Role;
 use tars_packages::layout::package_name;
 use tars_packages::Staged;
 use tars_proto::deployer::{AddPackageRequest, Package};
@@ -17,7 +18,8 @@ use tars_proto::ServiceErrorCode;
 
 use crate::auth::Caller;
 use crate::envelope::Data;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::audit_refusal;
 use crate::state::AppState;
 use crate::upload::{package_error, receive, UploadForm};
 
@@ -29,12 +31,47 @@ struct Upload {
     form: UploadForm,
 }
 
-async fn upload(state: &AppState, request: Request<Body>) -> ApiResult<(Upload, Staged)> {
+async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    request: Request<Body>,
+) -> ApiResult<(Upload, Staged)> {
     let limit = state.config.packages.max_upload_bytes;
-    let mut form = receive(request, &state.packages, limit).await?;
-    let application = form.required_name("application")?;
-    let module_name = form.required_name("module_name")?;
-    let staged = form.take_package()?;
+    let started = std::time::Instant::now();
+    let received = receive(request, &state.packages, limit).await;
+    crate::metrics::upload_received(caller.endpoint, started.elapsed(), &received);
+    let mut form = match received {
+        Ok(form) => form,
+        Err(err) => return Err(audit_refusal(state, caller, "", "", err).await),
+    };
+    let (application, module_name) = match (
+        form.required_name("application"),
+        form.required_name("module_name"),
+    ) {
+        (Ok(app), Ok(module)) => (app, module),
+        (Err(err), _) | (_, Err(err)) => {
+            return Err(audit_refusal(state, caller, "", "", err).await)
+        }
+    };
+    // The form is read whole before its fields can be checked; a refused package is
+    // dropped from the staging area, never kept.
+    if !caller
+        .grants
+        .allows(Role::Operator, &application, Some(&module_name))
+    {
+        let err = ApiError::forbidden(format!(
+            "{} may not call {}: it needs the operator role on {application}.{module_name}; \
+             an admin can grant it with `tars-platform auth grant {} operator {application}`",
+            caller.user, caller.endpoint, caller.user
+        ));
+        return Err(audit_refusal(state, caller, &application, &module_name, err).await);
+    }
+    let staged = match form.take_package() {
+        Ok(staged) => staged,
+        Err(err) => {
+            return Err(audit_refusal(state, caller, &application, &module_name, err).await)
+        }
+    };
     let comment = form.field("comment").unwrap_or_default().to_string();
     let upload = Upload {
         application,
@@ -82,10 +119,19 @@ pub async fn upload_patch_package(
     Extension(caller): Extension<Caller>,
     request: Request<Body>,
 ) -> ApiResult<Data<Package>> {
-    let (upload, staged) = upload(&state, request).await?;
-    staged
-        .check_md5(upload.form.field("md5"))
-        .map_err(package_error)?;
+    let caller = caller.acting_on("upload_patch_package", true);
+    let (upload, staged) = upload(&state, &caller, request).await?;
+    if let Err(err) = staged.check_md5(upload.form.field("md5")) {
+        let err = package_error(err);
+        return Err(audit_refusal(
+            &state,
+            &caller,
+            &upload.application,
+            &upload.module_name,
+            err,
+        )
+        .await);
+    }
     let (size, md5) = (staged.size, staged.md5.clone());
     let name = new_name(&upload.application, &upload.module_name);
     let record = AddPackageRequest {
@@ -96,10 +142,12 @@ pub async fn upload_patch_package(
         comment: upload.comment.clone(),
         user: caller.user.clone(),
     };
-    let call = state
-        .backends
-        .deployer
-        .call(record, |mut c, r| async move { c.add_package(r).await });
+    let call = state.backends.deployer.call_as(
+        Some(&caller),
+        std::time::Duration::ZERO,
+        record,
+        |mut c, r| async move { c.add_package(r).await },
+    );
     let package = keep_and(&state, &upload, staged, call, name).await?;
     tracing::info!(package = %package.tgz, id = package.id, bytes = size, md5 = %md5, "package uploaded");
     Ok(Data(package))
@@ -122,6 +170,7 @@ pub async fn upload_and_publish(
     Extension(caller): Extension<Caller>,
     request: Request<Body>,
 ) -> Response {
+    let caller = caller.acting_on("upload_and_publish", true);
     match publish(&state, &caller, request).await {
         Ok((status, report)) => text(status, report),
         Err(err) => text(
@@ -136,7 +185,7 @@ async fn publish(
     caller: &Caller,
     request: Request<Body>,
 ) -> ApiResult<(StatusCode, String)> {
-    let (upload, staged) = upload(state, request).await?;
+    let (upload, staged) = upload(state, caller, request).await?;
     let wait = state.config.publish_wait;
     let name = new_name(&upload.application, &upload.module_name);
     let request = PublishRequest {
@@ -151,7 +200,9 @@ async fn publish(
         wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
     };
     let runner = &state.backends.task_runner;
-    let call = runner.call_within(wait, request, |mut c, r| async move { c.publish(r).await });
+    let call = runner.call_as(Some(caller), wait, request, |mut c, r| async move {
+        c.publish(r).await
+    });
     let reply = keep_and(state, &upload, staged, call, name).await?;
     let status = match reply.outcome() {
         PublishOutcome::Succeeded => StatusCode::OK,

@@ -11,8 +11,12 @@ pub type Sums = BTreeMap<String, Vec<f64>>;
 
 /// One group: its key's components and the two days' sums (`None`: no data that day).
 pub struct Group<'a> {
+    /// The group's values, one per grouping column in order (the date first when grouped by
+    /// date, the time point `HHMM` when not grouped).
     pub key: Vec<&'a str>,
+    /// The shown day's sums, in the order of the query's `indexs`.
     pub the: Option<&'a [f64]>,
+    /// The comparison day's sums (re-keyed onto the shown day), in the same order.
     pub pre: Option<&'a [f64]>,
 }
 

@@ -72,6 +72,7 @@ pub struct QueryServers {
 }
 
 impl QueryServers {
+    /// No clients yet: each is made on first use, per query server address, and kept.
     pub fn new(store: Store, config: QueryConfig) -> QueryServers {
         QueryServers {
             store,

@@ -32,9 +32,14 @@ pub const PROPERTY_GROUPS: [&str; 6] = [
 /// A checked request: the two days, the window, the filters and the grouping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
+    /// The shown day, `YYYYMMDD` (`thedate`; default today).
     pub thedate: String,
+    /// The comparison day, `YYYYMMDD` (`predate`; default the day before the shown day).
     pub predate: String,
+    /// The first time point, `HHMM` (`startshowtime`; default `0000`).
     pub start: String,
+    /// The last time point, `HHMM`, inclusive (`endshowtime`; default `2360`); never before
+    /// `start`.
     pub end: String,
     /// `(column, pattern)` for each filter given.
     pub filters: Vec<(&'static str, String)>,

@@ -61,6 +61,9 @@ struct Item<'a> {
     lock: &'a InstanceLock,
     client: Arc<NodeClient>,
     t: Target<'a>,
+    /// An earlier attempt (a runner that died or lost its claim) started this item: its
+    /// node calls may have been made already.
+    resumed: bool,
 }
 
 impl Item<'_> {
@@ -114,6 +117,7 @@ pub(super) async fn execute(
         lock,
         client,
         t,
+        resumed: it.status == Some(TaskItemStatus::Running as i64),
     };
     let x = &item;
     Ok(match it.command.as_deref().unwrap_or_default() {
@@ -241,15 +245,30 @@ async fn patch(x: &Item<'_>, params: &TaskParameters, user: &str) -> Result<Outc
         filepath: tgz,
     };
     x.guard().await?;
-    match x.client.patch_pro(&request, None).await {
-        Ok(r) if r.ret == 0 => {}
-        Ok(r) => {
-            return Ok(failed(format!(
-                "patch refused by {} (ret {}): {}",
-                t.node, r.ret, r.result
-            )))
+    // Taken over from an attempt that died: if the node already has this patch (in
+    // progress or done), follow it rather than send it a second time.
+    let sent_before = x.resumed
+        && matches!(
+            x.client.get_patch_percent(t.app, t.server, None).await,
+            Ok((0, ref info)) if info.version == id.to_string() && (info.patching || info.succ)
+        );
+    if sent_before {
+        tracing::info!(
+            node = t.node,
+            version = id,
+            "resuming a patch an earlier attempt sent"
+        );
+    } else {
+        match x.client.patch_pro(&request, None).await {
+            Ok(r) if r.ret == 0 => {}
+            Ok(r) => {
+                return Ok(failed(format!(
+                    "patch refused by {} (ret {}): {}",
+                    t.node, r.ret, r.result
+                )))
+            }
+            Err(e) => return Ok(call_error(t.node, e)),
         }
-        Err(e) => return Ok(call_error(t.node, e)),
     }
     let deadline = Instant::now() + exec.config.patch_timeout;
     loop {

@@ -58,8 +58,34 @@ pub(super) async fn execute(exec: &Arc<Executor>, claim: &LiveClaim) -> Result<(
     stop.map_or(Ok(()), Err)
 }
 
-/// Runs one item unless it already ended; answers its final status.
+/// Runs one item unless it already ended, in its own span; answers its final status.
 async fn run_item(
+    exec: &Executor,
+    claim: &LiveClaim,
+    it: &TaskItemRow,
+    cancel: bool,
+    user: &str,
+) -> Result<i64, Stop> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "item",
+        item_no = %it.item_no,
+        command = it.command.as_deref().unwrap_or_default(),
+        application = it.application.as_deref().unwrap_or_default(),
+        server_name = it.server_name.as_deref().unwrap_or_default(),
+        node = it.node_name.as_deref().unwrap_or_default(),
+        status = tracing::field::Empty,
+    );
+    let result = run_item_in_span(exec, claim, it, cancel, user)
+        .instrument(span.clone())
+        .await;
+    if let Ok(status) = &result {
+        span.record("status", status);
+    }
+    result
+}
+
+async fn run_item_in_span(
     exec: &Executor,
     claim: &LiveClaim,
     it: &TaskItemRow,

@@ -32,11 +32,18 @@ use claim::LiveClaim;
 /// Settings of execution.
 #[derive(Debug, Clone)]
 pub struct ExecConfig {
+    /// This runner's name in claims and instance locks ([`crate::Config::runner_id`]).
     pub runner_id: String,
+    /// How long a claim or instance lock lasts without renewal ([`crate::Config::lease`]).
     pub lease: Duration,
+    /// How many items of a parallel task run at once.
     pub item_concurrency: usize,
+    /// How many tasks this runner executes at once (its execution slots).
     pub max_running_tasks: usize,
+    /// How long a node may take to download and install a package before the item fails.
     pub patch_timeout: Duration,
+    /// The Patch servant nodes download packages from: a name looked up among registered
+    /// adapters, or a full proxy string ([`crate::Config::patch_obj`]).
     pub patch_obj: String,
     /// How long an item waits for an instance another task is acting on.
     pub lock_wait: Duration,
@@ -98,6 +105,8 @@ fn retry_delay(n: i64) -> Duration {
 }
 
 impl Executor {
+    /// An executor with `config.max_running_tasks` slots; `shutdown` makes running attempts
+    /// hand their tasks back.
     pub fn new(
         store: Store,
         nodes: Arc<Nodes>,
@@ -179,7 +188,21 @@ impl Executor {
         let _ = tokio::time::timeout(limit, self.slots.acquire_many(all)).await;
     }
 
+    /// Runs a claimed task in a span that continues the trace of the request that
+    /// accepted it (its stored `traceparent`), whichever runner took it and however.
     async fn run(self: &Arc<Self>, claimed: Claimed, sent_at: Instant) {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "task",
+            task_no = %claimed.fence.task_no,
+            generation = claimed.fence.generation,
+            runner = %self.config.runner_id,
+        );
+        tars_common::propagation::adopt_traceparent(&span, &claimed.trace_parent);
+        self.run_in_span(claimed, sent_at).instrument(span).await
+    }
+
+    async fn run_in_span(self: &Arc<Self>, claimed: Claimed, sent_at: Instant) {
         let claim = LiveClaim::start(
             self.store.clone(),
             claimed.fence.clone(),
@@ -207,6 +230,7 @@ impl Executor {
                         ms = started.elapsed().as_millis() as u64,
                         "task finished"
                     );
+                    crate::metrics::task_ended(&self.store, &task_no).await;
                     Ok(())
                 }
                 Ok(false) => {
@@ -258,8 +282,11 @@ impl Executor {
                 .fail_task(fence, &reason, tars_common::time::now_local(), utc_now())
                 .await
             {
-                Ok(_) => {
+                Ok(ended) => {
                     tracing::error!(task_no, failures, error = %err, "task failed: too many failed attempts");
+                    if ended {
+                        crate::metrics::task_ended(&self.store, task_no).await;
+                    }
                     Ok(())
                 }
                 Err(e) => Err(format!(

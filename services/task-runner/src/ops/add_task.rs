@@ -2,6 +2,7 @@
 //! before answering; the relay hands it to the queue afterwards.
 
 use std::collections::HashMap;
+use tars_common::authz::{self, Role};
 
 use tars_proto::task_runner::{AddTaskRequest, TaskParameters};
 use tars_store::tasks::{NewTask, NewTaskItem};
@@ -135,6 +136,11 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
         })?;
         let app = server.application.clone().unwrap_or_default();
         let name = server.server_name.clone().unwrap_or_default();
+        // Every item's server must be the caller's to change: nothing of a task runs
+        // unless all of it may. (TarsWeb lets a developer add tasks; here it is an
+        // operator's.)
+        authz::require(Role::Operator, &app, Some(&name))?;
+        authz::note_ids(&format!("server {}", item.server_id));
         fits_task_item(i, item.server_id, &app, &name, &server.node_name)?;
         instances
             .entry(format!("{app}.{name}@{}", server.node_name).to_lowercase())
@@ -193,6 +199,8 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
         serial: request.serial,
         user_name: user,
         items,
+        // The runner that takes the task continues this request's trace.
+        trace_parent: tars_common::propagation::current_traceparent().unwrap_or_default(),
     };
     store
         .insert_task(
@@ -202,5 +210,6 @@ pub async fn add_task(store: &Store, request: AddTaskRequest) -> TaskResult<Stri
         )
         .await?;
     tracing::info!(task_no = %task_no, items = task.items.len(), serial = task.serial, "task accepted");
+    tars_metrics::task_accepted();
     Ok(task_no)
 }

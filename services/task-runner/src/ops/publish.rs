@@ -31,6 +31,8 @@ pub async fn publish(
     request: PublishRequest,
 ) -> Result<PublishReply, Status> {
     let (app, module) = (&request.application, &request.module_name);
+    tars_common::authz::require(tars_common::authz::Role::Operator, app, Some(module))
+        .map_err(TaskError::from)?;
     let instances = instances_of(store, app, module)
         .await
         .map_err(TaskError::from)?;

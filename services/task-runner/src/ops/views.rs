@@ -1,6 +1,7 @@
 //! Reading tasks back: one task, or a filtered list.
 
 use std::collections::HashMap;
+use tars_common::authz::{self, Role, Scope};
 
 use chrono::NaiveDateTime;
 use tars_common::time::format_api_time;
@@ -55,6 +56,17 @@ fn view(row: TaskRow, queue: Option<&QueueRow>, items: Vec<TaskItemRow>) -> Task
     }
 }
 
+/// What the caller's task list may show (tasks whose every item they may read).
+fn readable() -> Option<tars_store::Within> {
+    match authz::scope(Role::Developer) {
+        Scope::All => None,
+        Scope::Some { apps, servers } => Some(tars_store::Within {
+            apps: apps.into_iter().collect(),
+            servers: servers.into_iter().collect(),
+        }),
+    }
+}
+
 /// One task.
 pub async fn task(store: &Store, task_no: &str) -> TaskResult<TaskView> {
     if task_no.trim().is_empty() {
@@ -65,6 +77,14 @@ pub async fn task(store: &Store, task_no: &str) -> TaskResult<TaskView> {
     })?;
     let queue = store.task_queue_state(task_no).await?;
     let items = store.task_items(task_no).await?;
+    // A task is read with the developer role on every item's server.
+    for item in &items {
+        authz::require(
+            Role::Developer,
+            item.application.as_deref().unwrap_or_default(),
+            item.server_name.as_deref(),
+        )?;
+    }
     Ok(view(row, queue.as_ref(), items))
 }
 
@@ -99,6 +119,7 @@ pub async fn task_list(store: &Store, request: TaskListRequest) -> TaskResult<Ve
         application: non_empty(request.application),
         server_name: non_empty(request.server_name),
         command: non_empty(request.command),
+        within: readable(),
     };
     let window = crate::paging::window(request.page.as_ref())?;
     let rows = store.list_tasks(&filter, window).await?;

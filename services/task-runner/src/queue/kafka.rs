@@ -81,17 +81,27 @@ pub async fn ensure_topics(brokers: &str, topics: &[&str]) -> Result<(), String>
 
 /// Publishes task numbers to the task topic.
 pub struct KafkaPublisher {
+    /// The producer, connected to the configured brokers.
     pub producer: FutureProducer,
+    /// The task topic ([`crate::QueueConfig::Kafka`]'s `topic`).
     pub topic: String,
 }
 
 impl Publisher for KafkaPublisher {
-    async fn publish(&self, task_no: &str) -> Result<(), String> {
+    async fn publish(&self, task_no: &str, trace_parent: &str) -> Result<(), String> {
         let payload = serde_json::to_vec(&TaskMessage {
             task_no: task_no.to_string(),
         })
         .map_err(|e| e.to_string())?;
-        let record = FutureRecord::to(&self.topic).key(task_no).payload(&payload);
+        let mut record = FutureRecord::to(&self.topic).key(task_no).payload(&payload);
+        // The W3C trace context travels with the message (the runner reads the same from
+        // the task's queue row, in Kafka and embedded mode alike).
+        if !trace_parent.is_empty() {
+            record = record.headers(OwnedHeaders::new().insert(Header {
+                key: "traceparent",
+                value: Some(trace_parent),
+            }));
+        }
         self.producer
             .send(record, Duration::from_secs(5))
             .await
@@ -130,11 +140,17 @@ async fn dead_letter(producer: &FutureProducer, topic: &str, message: &OwnedMess
 
 /// Settings of the consumer loop.
 pub struct ConsumerSettings {
+    /// The bootstrap brokers, `host:port[,host:port…]`.
     pub brokers: String,
+    /// The consumer group runners share.
     pub group: String,
+    /// The task topic consumed.
     pub topic: String,
+    /// Where a message that is not a task message is parked.
     pub dead_letter_topic: String,
+    /// How long the consumer may go without polling before the group evicts it.
     pub max_poll_interval: Duration,
+    /// How long the consumer may go without a heartbeat before it leaves the group.
     pub session_timeout: Duration,
 }
 

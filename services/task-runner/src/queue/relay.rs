@@ -12,8 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 /// Where the relay sends tasks.
 pub trait Publisher: Send + Sync + 'static {
-    /// Publishes one task number; `Err` leaves it for the next attempt.
-    fn publish(&self, task_no: &str) -> impl Future<Output = Result<(), String>> + Send;
+    /// Publishes one task number with the `traceparent` it was accepted under (empty:
+    /// none); `Err` leaves it for the next attempt.
+    fn publish(
+        &self,
+        task_no: &str,
+        trace_parent: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Runs until `shutdown`; `wake` makes it look at once (after add_task).
@@ -33,8 +38,8 @@ pub async fn run<P: Publisher>(
             }
         };
         let mut broker_down = false;
-        for task_no in &batch {
-            match publisher.publish(task_no).await {
+        for (task_no, trace_parent) in &batch {
+            match publisher.publish(task_no, trace_parent).await {
                 Ok(()) => {
                     if let Err(err) = store
                         .mark_published(task_no, chrono::Utc::now().naive_utc())

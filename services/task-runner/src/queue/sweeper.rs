@@ -20,8 +20,12 @@ use crate::executor::{Executor, Taken};
 pub enum SweepMode {
     /// Take every unclaimed task at once.
     Embedded,
-    /// Take only tasks published more than this long ago and still unclaimed.
-    Kafka { unclaimed_grace: Duration },
+    /// Take only tasks published more than `unclaimed_grace` ago and still unclaimed.
+    Kafka {
+        /// How long a published task may wait for a consumer's claim before the sweeper
+        /// takes it from the database ([`crate::Config::unclaimed_grace`]).
+        unclaimed_grace: Duration,
+    },
 }
 
 /// Runs until `shutdown`.
