@@ -64,7 +64,10 @@ fn main() {
             "server_list (50 servers)",
             format!("/api/server_list?tree_node_id=1App7&ticket={ticket}"),
         ),
-        ("server?id=", format!("/api/server?id={some_id}&ticket={ticket}")),
+        (
+            "server?id=",
+            format!("/api/server?id={some_id}&ticket={ticket}"),
+        ),
         (
             "adapter_conf_list",
             format!("/api/adapter_conf_list?id={some_id}&ticket={ticket}"),
@@ -252,9 +255,11 @@ impl Database {
             conn.execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str())
                 .await
                 .unwrap();
-            conn.execute(format!("CREATE DATABASE `{name}` DEFAULT CHARACTER SET utf8mb4").as_str())
-                .await
-                .unwrap();
+            conn.execute(
+                format!("CREATE DATABASE `{name}` DEFAULT CHARACTER SET utf8mb4").as_str(),
+            )
+            .await
+            .unwrap();
             let _ = conn.close().await;
         }
     }
@@ -443,7 +448,10 @@ impl Client {
         };
         let head = std::str::from_utf8(&self.buffer[..head_end]).map_err(|e| e.to_string())?;
         if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!("answer: {}", head.lines().next().unwrap_or_default()));
+            return Err(format!(
+                "answer: {}",
+                head.lines().next().unwrap_or_default()
+            ));
         }
         let length: usize = head
             .lines()
