@@ -128,8 +128,7 @@ fn update(id: i64) -> Value {
     json!({"id": id, "async_thread_num": 4})
 }
 
-fn restart(api: &Api, ids: &[i64]) -> Value {
-    let _ = api;
+fn restart(ids: &[i64]) -> Value {
     json!({"serial": false, "items": ids.iter().map(|id| item(*id, "restart")).collect::<Vec<_>>()})
 }
 
@@ -208,8 +207,7 @@ async fn a_developer_reads_but_cannot_change(backend: Backend) {
         "Alpha.Api",
     );
     refused(
-        dev.post_json("/api/add_task", &restart(&dev, &[f.alpha]))
-            .await,
+        dev.post_json("/api/add_task", &restart(&[f.alpha])).await,
         "operator",
         "Alpha.Api",
     );
@@ -297,7 +295,7 @@ async fn an_operator_changes_their_application_only(backend: Backend) {
     // A task mixing Alpha and Beta is refused whole: nothing of it runs.
     let before = f.task_count().await;
     refused(
-        op.post_json("/api/add_task", &restart(&op, &[f.alpha, f.beta]))
+        op.post_json("/api/add_task", &restart(&[f.alpha, f.beta]))
             .await,
         "operator",
         "Beta.Api",
@@ -305,7 +303,7 @@ async fn an_operator_changes_their_application_only(backend: Backend) {
     assert_eq!(f.task_count().await, before);
     // Alpha alone runs.
     let task_no = op
-        .post_json("/api/add_task", &restart(&op, &[f.alpha]))
+        .post_json("/api/add_task", &restart(&[f.alpha]))
         .await
         .ok()
         .as_str()
@@ -314,7 +312,7 @@ async fn an_operator_changes_their_application_only(backend: Backend) {
     assert_eq!(wait_task(&op, &task_no, LIMIT).await["status"], 3);
     // Its lists: the Alpha task only; the admin's task on both is not shown.
     f.p.api
-        .post_json("/api/add_task", &restart(&f.p.api, &[f.alpha, f.beta]))
+        .post_json("/api/add_task", &restart(&[f.alpha, f.beta]))
         .await
         .ok();
     let tasks = op.get("/api/task_list", &[]).await.ok().clone();

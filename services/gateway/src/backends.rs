@@ -68,32 +68,11 @@ impl<C: Clone> Backend<C> {
         F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
     {
-        self.call_within(Duration::ZERO, message, call)
+        self.call_as(None, Duration::ZERO, message, call)
     }
 
-    /// [`Backend::call`] for an RPC that may take `extra` longer than the usual deadline
-    /// (it waits for something on purpose).
-    ///
-    /// The returned future owns everything it needs (`'static + Send`): with a boxed
-    /// transport the compiler cannot otherwise prove a borrowing future `Send` for every
-    /// lifetime.
-    pub fn call_within<Req, Resp, F, Fut>(
-        &self,
-        extra: Duration,
-        message: Req,
-        call: F,
-    ) -> impl Future<Output = ApiResult<Resp>> + Send + 'static
-    where
-        C: Send + 'static,
-        Req: Send + 'static,
-        Resp: Send + 'static,
-        F: FnOnce(C, tonic::Request<Req>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
-    {
-        self.call_as(None, extra, message, call)
-    }
-
-    /// [`Backend::call_within`] on behalf of `caller`: the backend is told who calls, with
+    /// [`Backend::call`] on behalf of `caller`, allowed `extra` time beyond the usual
+    /// deadline (for an RPC that waits on purpose): the backend is told who calls, with
     /// what grants, which endpoint, and whether to record it in the audit log.
     pub fn call_as<Req, Resp, F, Fut>(
         &self,
